@@ -1,0 +1,92 @@
+"""The composition root: the one place that builds the application.
+
+Production (``ballback run``), the tests and the benchmarks all call :func:`build_app`, so what is
+tested is what runs. Resources are opened in ``post_init`` and closed in ``post_shutdown``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from storage.db import Database
+from storage.repo import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a handler may use, built once."""
+
+    settings: Settings
+    db: Database
+    store: Store
+    clock: Clock
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BallbackContext(
+    CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+):
+    """The handlers' context, with typed access to :class:`Services`."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.bot_data["services"]
+        return services
+
+
+BallbackApp = Application[
+    ExtBot[None], BallbackContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> BallbackApp:
+    from bot.transport import AiohttpRequest
+    from handlers import register, set_commands
+
+    builder = (
+        Application.builder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .context_types(ContextTypes(context=BallbackContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.zone,
+            )
+        )
+        .request(request or AiohttpRequest())
+        .get_updates_request(get_updates_request or AiohttpRequest())
+    )
+
+    async def post_init(app: BallbackApp) -> None:
+        await services.db.open()
+        await set_commands(app)
+
+    async def post_shutdown(app: BallbackApp) -> None:
+        await services.db.close()
+
+    app: BallbackApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()
+    db = Database(settings.database)
+    services = Services(settings=settings, db=db, store=Store(db), clock=clock or SystemClock())
+    app.bot_data["services"] = services
+    register(app)
+    return app

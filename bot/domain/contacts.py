@@ -1,0 +1,92 @@
+"""Reading a contact out of what a rep types after ``/call``.
+
+``Ivan Petrov, Romashka LLC +7 912 345-67-89; asked to call after lunch`` is a name, an optional
+company after the first comma, an optional phone anywhere (found and normalised to E.164 by
+``phonenumbers``, Russian ``8 912 ...`` included) and an optional note after ``;``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+MAX_NAME = 100
+MAX_COMPANY = 100
+MAX_NOTE = 1000
+DEFAULT_REGION = "RU"
+
+_SPACES = re.compile(r"\s+")
+
+
+class ContactError(StrEnum):
+    MISSING = "missing"
+    NAME_TOO_LONG = "name_too_long"
+    COMPANY_TOO_LONG = "company_too_long"
+    NOTE_TOO_LONG = "note_too_long"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInput:
+    name: str
+    company: str | None = None
+    phone: str | None = None
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+
+def name_key(name: str) -> str:
+    """The form names are matched by: case- and spacing-insensitive."""
+    return _SPACES.sub(" ", name).strip().casefold()
+
+
+def clean(text: str) -> str:
+    return _SPACES.sub(" ", text).strip(" \t\n,;-—")
+
+
+def normalise_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 for a valid number, ``None`` otherwise (``8 912 ...`` is a Russian mobile)."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def parse_contact(text: str, region: str = DEFAULT_REGION) -> ContactInput | ContactError:
+    body, _, note_part = text.partition(";")
+    note = clean(note_part) or None
+    phone: str | None = None
+    for match in phonenumbers.PhoneNumberMatcher(body, region):
+        phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        body = body[: match.start] + " " + body[match.end :]
+        break
+    name_part, _, company_part = body.partition(",")
+    name = clean(name_part)
+    company = clean(company_part) or None
+    if not name:
+        if phone is None:
+            return ContactError.MISSING
+        name = format_phone(phone)
+    if len(name) > MAX_NAME:
+        return ContactError.NAME_TOO_LONG
+    if company is not None and len(company) > MAX_COMPANY:
+        return ContactError.COMPANY_TOO_LONG
+    if note is not None and len(note) > MAX_NOTE:
+        return ContactError.NOTE_TOO_LONG
+    return ContactInput(name=name, company=company, phone=phone, note=note)

@@ -1,0 +1,117 @@
+"""The method's rules: what a day is, what counts as a ball, who is a client.
+
+Plain Python: no Telegram, no SQL. Times come in as aware datetimes; "today" is always the rep's
+own local day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+DEFAULT_QUOTA = 20
+DEFAULT_GOAL = 1
+DEFAULT_CYCLE_DAYS = 30
+MAX_ACTION = 300
+MIN_ACTION = 2
+UNDO_WINDOW = timedelta(minutes=15)
+WORKDAYS_MON_FRI = frozenset(range(5))
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The rules one rep works by (team settings, with their personal overrides applied)."""
+
+    tz: ZoneInfo
+    quota: int = DEFAULT_QUOTA
+    goal: int = DEFAULT_GOAL
+    cycle_days: int = DEFAULT_CYCLE_DAYS
+    workdays: frozenset[int] = WORKDAYS_MON_FRI  # Monday is 0
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz)
+
+    def today(self, now: datetime) -> date:
+        return self.local(now).date()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """The UTC instants where the rep's local ``day`` starts and the next one starts."""
+        return day_bounds(day, self.tz)
+
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() in self.workdays
+
+    def next_workdays(self, start: date, count: int) -> list[date]:
+        days: list[date] = []
+        day = start
+        while len(days) < count and (day - start).days < 366:
+            if self.is_workday(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tz).astimezone(UTC)
+    return start, end
+
+
+class DueVerdict(StrEnum):
+    OK = "ok"  # a ball: a concrete date inside the sales cycle
+    PAST = "past"  # that moment has already gone
+    BEYOND_CYCLE = "beyond_cycle"  # too far out: a prospect, not a client yet
+
+
+def judge_due(due: datetime, now: datetime, rules: Rules) -> DueVerdict:
+    """Is a Next Step at ``due`` a ball that came back?
+
+    It must lie in the future, and its local date no more than ``cycle_days`` after today:
+    a meeting "in a couple of months" is a polite no in disguise.
+    """
+    if due <= now:
+        return DueVerdict.PAST
+    if (rules.local(due).date() - rules.today(now)).days > rules.cycle_days:
+        return DueVerdict.BEYOND_CYCLE
+    return DueVerdict.OK
+
+
+class ActionError(StrEnum):
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+
+
+def check_action(text: str) -> str | ActionError:
+    """A Next Step needs a concrete action ("meeting at their office"), not an empty word."""
+    action = " ".join(text.split())
+    if len(action) < MIN_ACTION or not any(ch.isalpha() for ch in action):
+        return ActionError.TOO_SHORT
+    if len(action) > MAX_ACTION:
+        return ActionError.TOO_LONG
+    return action
+
+
+def calls_per_ball(calls: int, balls: int) -> float | None:
+    """How many dials one ball took today; ``None`` until the first ball comes back."""
+    if balls <= 0:
+        return None
+    return round(calls / balls, 1)
+
+
+class ContactStatus(StrEnum):
+    CLIENT = "client"
+    PROSPECT = "prospect"
+
+
+def contact_status(open_ball_dues: list[datetime], now: datetime, rules: Rules) -> ContactStatus:
+    """A client while an open ball-type Next Step lies ahead inside the cycle, else a prospect."""
+    for due in open_ball_dues:
+        if judge_due(due, now, rules) is DueVerdict.OK:
+            return ContactStatus.CLIENT
+    return ContactStatus.PROSPECT
+
+
+def can_undo(created_at: datetime, now: datetime) -> bool:
+    return timedelta(0) <= now - created_at <= UNDO_WINDOW

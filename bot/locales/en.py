@@ -1,0 +1,169 @@
+"""English messages. Keys must match ``ru.py`` exactly (a test checks)."""
+
+MESSAGES: dict[str, str] = {
+    # -- calendar ------------------------------------------------------------------------------
+    "days.short": "Mon Tue Wed Thu Fri Sat Sun",
+    "months.short": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    "day.today": "Today",
+    "day.tomorrow": "Tomorrow",
+    "plural.calls": "call|calls",
+    "plural.balls": "ball|balls",
+    # -- commands menu -------------------------------------------------------------------------
+    "cmd.call": "Log a call",
+    "cmd.nextstep": "Record a Next Step with a date",
+    "cmd.today": "Today: calls, balls, meetings",
+    "cmd.undo": "Undo the last entry",
+    "cmd.cancel": "Leave the current question",
+    "cmd.help": "All commands with examples",
+    "cmd.start": "Welcome and the method",
+    # -- start and help ------------------------------------------------------------------------
+    "start": (
+        "👋 Hi, {name}! I keep your calling discipline.\n\n"
+        "🎾 Every call throws a ball. It <b>comes back</b> only when the contact agrees to a "
+        "concrete <b>Next Step with a date</b> inside your sales cycle ({cycle} days): a meeting, "
+        "a demo. “I'll think about it” and “call me next week” are polite no's: still a "
+        "prospect.\n"
+        "📞 Make {quota} calls a day in your calling block, log each one here, and the meetings "
+        "come.\n\n"
+        "Start now: <code>/call Ivan Petrov, Romashka LLC +7 912 345-67-89</code>\n"
+        "Everything else: /help"
+    ),
+    "help": (
+        "<b>Commands</b>\n\n"
+        "/call <i>name[, company] [phone][; note]</i>: log a call, then tap the outcome.\n"
+        "  <code>/call Ivan Petrov, Romashka LLC +7 912 345-67-89</code>\n"
+        "  <code>/call</code> alone: pick one of your recent contacts.\n"
+        "  You can also share a contact from your phone's address book.\n\n"
+        "/nextstep <i>name</i>: record a Next Step, I'll ask when and what.\n"
+        "  One line for fast typists: "
+        "<code>/nextstep Ivan Petrov; tomorrow 3pm; demo at their office</code>\n"
+        "  Dates: <code>tomorrow 15:00</code>, <code>fri 10:30</code>, "
+        "<code>29.11 14:00</code>, <code>in 3 days</code>, <code>завтра 15:00</code>\n\n"
+        "/today: calls against your quota, balls back, today's meetings.\n"
+        "/undo: remove your last call or Next Step (within 15 minutes).\n"
+        "/cancel: leave the current question.\n"
+        "/help: this list."
+    ),
+    # -- /call ---------------------------------------------------------------------------------
+    "call.logged": "📞 Call {n} of {quota} today: <b>{name}</b>{details}\nHow did it go?",
+    "call.again": "This message already logged a call to <b>{name}</b>: nothing was added.",
+    "call.reopen": "📞 <b>{name}</b>: how did the call go?",
+    "call.pick": "Who are you calling? Tap a contact, or type <code>/call name</code>.",
+    "call.usage": (
+        "Tell me who you are calling: <code>/call Ivan Petrov, Romashka LLC "
+        "+7 912 345-67-89</code>\n(company, phone and a note after <code>;</code> are optional)"
+    ),
+    "contact.missing": "The contact's name is missing.",
+    "contact.name_too_long": "That name is too long: 100 characters at most.",
+    "contact.company_too_long": "That company name is too long: 100 characters at most.",
+    "contact.note_too_long": "That note is too long: 1000 characters at most.",
+    "contact.not_found": "I have no contact called <b>{name}</b> yet.",
+    "group.ball": "🎾 Ball",
+    "group.not_reached": "Not reached",
+    "group.reached": "Reached, no Next Step",
+    "outcome.ns": "🎾 Next Step agreed",
+    "outcome.na": "No answer",
+    "outcome.bz": "Busy",
+    "outcome.vm": "Voicemail",
+    "outcome.gk": "Gatekeeper",
+    "outcome.wn": "Wrong number",
+    "outcome.th": "“I'll think”",
+    "outcome.cl": "“Call me later”",
+    "outcome.bo": "“Ask my boss”",
+    "outcome.si": "“Send info”",
+    "outcome.ni": "Not interested",
+    "result.line": "📞 <b>{name}</b>: {outcome}",
+    "result.not_reached": "Not reached: try again later, the ball is still in your hand.",
+    "result.polite_no": "A polite no: not a ball yet. {name} stays a prospect.",
+    "result.not_interested": "Not interested. On to the next call!",
+    "result.callback_ask": "When should you call back? Tap a date, type one, or skip.",
+    "result.callback_set": "I'll put {name} back on your list on {day}.",
+    "result.callback_skip": "No call-back date set.",
+    "callback.days": "In {n} days",
+    "callback.week": "In a week",
+    "callback.two_weeks": "In 2 weeks",
+    "callback.skip": "Skip",
+    "result.already": "Already saved: {outcome}.",
+    # -- Next Steps ----------------------------------------------------------------------------
+    "ns.usage": (
+        "Whose Next Step? <code>/nextstep Ivan Petrov</code>\n"
+        "or in one line: <code>/nextstep Ivan Petrov; tomorrow 3pm; demo</code>"
+    ),
+    "ns.ask_day": "🎯 Next Step with <b>{name}</b>: when? Tap a day or type a date and time.",
+    "ns.ask_time": "🎯 <b>{name}</b>, {day}: what time? Tap one or type it (e.g. 15:30).",
+    "ns.ask_action": (
+        "🎯 <b>{name}</b>, {when}: what exactly will happen? Tap one or type it "
+        "(e.g. <i>meeting at their office</i>)."
+    ),
+    "ns.past": "⏪ That moment has already passed: pick a date in the future.",
+    "ns.beyond": (
+        "📅 {when} is more than {cycle} days away, beyond your sales cycle. A Next Step that "
+        "far out is a polite no: <b>{name}</b> is a prospect, not a client yet.\n"
+        "Save it as a plain reminder, or pick a closer date?"
+    ),
+    "ns.save_reminder": "💾 Save as a reminder",
+    "ns.other_date": "📅 Pick another date",
+    "ns.action.mt": "Meeting",
+    "ns.action.dm": "Demo",
+    "ns.action.pr": "Proposal review",
+    "ns.action.cl": "Call",
+    "ns.action_short": "Say what will happen, e.g. <i>meeting at their office</i>.",
+    "ns.action_long": "That is too long: 300 characters at most.",
+    "ns.saved_ball": (
+        "🎾 <b>The ball came back!</b> <b>{name}</b> is now a client.\n"
+        "{action}, {when}.\nBalls today: {balls}."
+    ),
+    "ns.saved_reminder": "🗓 Reminder saved: {action} with <b>{name}</b>, {when}. Not a ball.",
+    "ns.cancel": "✖️ Cancel",
+    "when.empty": "Type a date and time, e.g. <code>tomorrow 15:00</code>.",
+    "when.unrecognised": (
+        "I couldn't read that date. Try <code>tomorrow 15:00</code>, <code>fri 10:30</code>, "
+        "<code>29.11 14:00</code> or <code>in 3 days</code>."
+    ),
+    "when.impossible_date": "There is no such date in the calendar. Check the day and month.",
+    "when.impossible_time": "There is no such time: hours go 0-23, minutes 0-59.",
+    # -- /today --------------------------------------------------------------------------------
+    "today": (
+        "📊 <b>{day}</b>\n"
+        "📞 Calls: <b>{calls}</b> of {quota} {bar}\n"
+        "🎾 Balls back: <b>{balls}</b>\n"
+        "📐 Calls per ball: {ratio}\n"
+        "💬 Polite no's: {polite}"
+    ),
+    "today.open": "⏳ Waiting for an outcome: {n}",
+    "today.quota_met": "✅ Quota met. Every extra call is a bonus.",
+    "today.left": "{n} to go.",
+    "today.steps": "\n<b>Next Steps today</b> (make a short reminder call before each meeting):",
+    "today.step": "• {time} {action} with <b>{name}</b>{company}",
+    "today.no_steps": "\nNo Next Steps today.",
+    "today.no_ratio": "no balls yet",
+    # -- undo and cancel -----------------------------------------------------------------------
+    "undo.confirm_call": "Remove your call to <b>{name}</b> at {time}{detail}?",
+    "undo.confirm_step": "Remove the Next Step <i>{detail}</i> with <b>{name}</b>?",
+    "undo.yes": "🗑 Yes, remove it",
+    "undo.no": "Keep it",
+    "undo.nothing": "Nothing to undo: only entries from the last 15 minutes can be removed.",
+    "undo.done": "🗑 Removed.",
+    "undo.kept": "Kept, nothing changed.",
+    "undo.gone": "That entry is already gone or too old to undo.",
+    "cancel.done": "OK, left that question. Nothing was saved from it.",
+    "cancel.nothing": "There is nothing to cancel. /help lists what I can do.",
+    # -- misc ----------------------------------------------------------------------------------
+    "hint": (
+        "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "
+        "All commands: /help"
+    ),
+    "unknown": "I don't know that command. /help lists what I can do.",
+    "edited": (
+        "Editing a command doesn't change what was logged. To fix an entry, /undo it and "
+        "send it again."
+    ),
+    "private_only": (
+        "That works in a private chat with me, so that contacts' details stay out of the "
+        "group: {link}"
+    ),
+    "private_only.link": "open the chat",
+    "button.not_yours": "This button belongs to someone else.",
+    "button.stale": "This button is out of date. Start again with /call or /nextstep.",
+    "error": "😕 Something went wrong on my side. Nothing you saved was lost; please try again.",
+}

@@ -1,0 +1,118 @@
+"""What every handler needs: who is asking, in which language, by which rules."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from bot.app import BallbackContext, Services
+from bot.domain.rules import Rules
+from bot.locales import Lang, pick_lang, t
+from storage.models import UserIn
+
+log = logging.getLogger(__name__)
+
+Button = InlineKeyboardButton
+Keyboard = InlineKeyboardMarkup
+MAX_CALLBACK_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The rep behind an update, with their language and rules resolved."""
+
+    user: UserIn
+    lang: Lang
+    rules: Rules
+    now: datetime
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    def local_now(self) -> datetime:
+        return self.rules.local(self.now)
+
+
+def user_in(update: Update) -> UserIn:
+    tg = update.effective_user
+    if tg is None:
+        raise ValueError("update without a user")
+    return UserIn(
+        id=tg.id,
+        first_name=tg.first_name or str(tg.id),
+        last_name=tg.last_name,
+        username=tg.username,
+        language_code=tg.language_code,
+    )
+
+
+def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    if not name:
+        return default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown stored time zone %r, using the default", name)
+        return default
+
+
+async def actor(update: Update, context: BallbackContext) -> Actor:
+    services = context.services
+    user = user_in(update)
+    stored = await services.store.get_user(user.id)
+    lang = pick_lang(user.language_code, stored.lang if stored else None)
+    tz = zone(stored.tz if stored else None, services.settings.zone)
+    return Actor(user=user, lang=lang, rules=Rules(tz=tz), now=services.clock.now())
+
+
+def services_of(context: BallbackContext) -> Services:
+    return context.services
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback_data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([row for row in rows if row])
+
+
+async def strip_keyboard(context: BallbackContext, chat_id: int, message_id: int) -> None:
+    """Best effort: take the buttons off an older prompt so nobody taps them later."""
+    with contextlib.suppress(BadRequest):  # already like that, or gone
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    return await message.reply_text(text, reply_markup=markup)
+
+
+def message_text_arg(update: Update) -> str:
+    """What follows the command (``/call@bot  Ivan`` gives ``Ivan``), newlines kept."""
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    _, _, rest = text.partition(" ")
+    if not rest and "\n" in text:
+        _, _, rest = text.partition("\n")
+    return rest.strip()
+
+
+def lang_of(update: Update) -> Lang:
+    user = update.effective_user
+    return pick_lang(user.language_code if user else None)
+
+
+def text_for(update: Update, key: str, **values: object) -> str:
+    return t(lang_of(update), key, **values)

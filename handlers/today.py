@@ -1,0 +1,126 @@
+"""The rep's own day: ``/today`` and ``/undo``."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.app import BallbackApp, BallbackContext
+from bot.domain.outcomes import POLITE_NOS, Outcome
+from bot.domain.rules import UNDO_WINDOW, calls_per_ball
+from bot.locales import Html, format_day, t
+from handlers.common import Actor, actor, button, keyboard, reply
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+BAR_CELLS = 10
+
+
+def progress_bar(done: int, goal: int) -> str:
+    filled = min(BAR_CELLS, done * BAR_CELLS // goal) if goal > 0 else BAR_CELLS
+    return "▓" * filled + "░" * (BAR_CELLS - filled)
+
+
+async def render_today(context: BallbackContext, who: Actor) -> str:
+    store = context.services.store
+    day = who.rules.today(who.now)
+    start, end = who.rules.day_bounds(day)
+    stats = await store.day_stats(who.id, start, end, (o.value for o in POLITE_NOS))
+    steps = await store.next_steps_due(who.id, start, end)
+    ratio = calls_per_ball(stats.calls, stats.balls)
+    lines = [
+        t(
+            who.lang,
+            "today",
+            day=Html(format_day(who.lang, day)),
+            calls=stats.calls,
+            quota=who.rules.quota,
+            bar=progress_bar(stats.calls, who.rules.quota),
+            balls=stats.balls,
+            ratio=t(who.lang, "today.no_ratio") if ratio is None else f"{ratio:g}",
+            polite=stats.polite_nos,
+        )
+    ]
+    if stats.open_calls:
+        lines.append(t(who.lang, "today.open", n=stats.open_calls))
+    if stats.calls >= who.rules.quota:
+        lines.append(t(who.lang, "today.quota_met"))
+    else:
+        lines.append(t(who.lang, "today.left", n=who.rules.quota - stats.calls))
+    if steps:
+        lines.append(t(who.lang, "today.steps"))
+        for step in steps:
+            company = f", {step.contact_company}" if step.contact_company else ""
+            lines.append(
+                t(
+                    who.lang,
+                    "today.step",
+                    time=f"{who.rules.local(step.due_at):%H:%M}",
+                    action=step.action,
+                    name=step.contact_name or "",
+                    company=company,
+                )
+            )
+    else:
+        lines.append(t(who.lang, "today.no_steps"))
+    return "\n".join(lines)
+
+
+async def today_command(update: Update, context: BallbackContext) -> None:
+    who = await actor(update, context)
+    await reply(update, await render_today(context, who))
+
+
+async def undo_command(update: Update, context: BallbackContext) -> None:
+    who = await actor(update, context)
+    target = await context.services.store.last_undoable(who.id, who.now - UNDO_WINDOW)
+    if target is None:
+        await reply(update, t(who.lang, "undo.nothing"))
+        return
+    if target.kind == "call":
+        outcome = Outcome.parse(target.detail or "")
+        detail = f" ({t(who.lang, f'outcome.{outcome.value}')})" if outcome else ""
+        text = t(
+            who.lang,
+            "undo.confirm_call",
+            name=target.contact_name,
+            time=f"{who.rules.local(target.at):%H:%M}",
+            detail=detail,
+        )
+        data = f"u:c:{target.id}"
+    else:
+        text = t(who.lang, "undo.confirm_step", name=target.contact_name, detail=target.detail)
+        data = f"u:s:{target.id}"
+    markup = keyboard(
+        [[button(t(who.lang, "undo.yes"), data), button(t(who.lang, "undo.no"), "u:k")]]
+    )
+    await reply(update, text, markup)
+
+
+async def undo_button(update: Update, context: BallbackContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    who = await actor(update, context)
+    if query.data == "u:k":
+        await query.answer()
+        await query.edit_message_text(t(who.lang, "undo.kept"))
+        return
+    _, kind, item = query.data.split(":")
+    done = await context.services.store.undo(
+        who.id, "call" if kind == "c" else "step", int(item), who.now - UNDO_WINDOW
+    )
+    if not done:
+        await query.answer(t(who.lang, "undo.gone"), show_alert=True)
+        await query.edit_message_text(t(who.lang, "undo.gone"))
+        return
+    await query.answer()
+    await query.edit_message_text(t(who.lang, "undo.done"))
+
+
+def register(app: BallbackApp) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("today", today_command, filters=PRIVATE),
+            CommandHandler("undo", undo_command, filters=PRIVATE),
+            CallbackQueryHandler(undo_button, pattern=r"^u:(k|[cs]:\d+)$"),
+        ]
+    )

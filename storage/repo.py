@@ -1,0 +1,564 @@
+"""The storage API: every query the bot runs, each write in one transaction.
+
+Handlers and the scheduler talk to :class:`Store` only; nothing outside ``storage/`` writes SQL.
+Arguments are plain values and results are pydantic models, so another backend can implement the
+same methods later without touching a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import (
+    Call,
+    Contact,
+    DayStats,
+    Flow,
+    LoggedCall,
+    NextStep,
+    UndoTarget,
+    User,
+    UserIn,
+    from_ts,
+    to_ts,
+)
+
+_CONTACT_COLS = "id, owner_id, name, company, phone, note, callback_at, archived, created_at"
+_CALL_COLS = "id, owner_id, contact_id, at, outcome, note"
+_STEP_COLS = (
+    "s.id, s.owner_id, s.contact_id, s.call_id, s.action, s.due_at, s.kind, s.status, "
+    "s.created_at, c.name AS contact_name, c.company AS contact_company"
+)
+
+
+class OutcomeResult(StrEnum):
+    SAVED = "saved"
+    ALREADY = "already"  # the same outcome was saved before (a double tap)
+    DIFFERENT = "different"  # another outcome was saved before
+    NOT_FOUND = "not_found"  # no such call (undone, or a stale button)
+    NOT_OWNER = "not_owner"  # somebody else's call
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        username=row["username"],
+        language_code=row["language_code"],
+        lang=row["lang"],
+        tz=row["tz"],
+        started_at=from_ts(row["started_at"]),
+    )
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    return Contact(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        company=row["company"],
+        phone=row["phone"],
+        note=row["note"],
+        callback_at=from_ts(row["callback_at"]),
+        archived=bool(row["archived"]),
+        created_at=from_ts(row["created_at"]),
+    )
+
+
+def _call(row: sqlite3.Row) -> Call:
+    return Call(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        contact_id=row["contact_id"],
+        at=from_ts(row["at"]),
+        outcome=row["outcome"],
+        note=row["note"],
+    )
+
+
+def _step(row: sqlite3.Row) -> NextStep:
+    return NextStep(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        contact_id=row["contact_id"],
+        call_id=row["call_id"],
+        action=row["action"],
+        due_at=from_ts(row["due_at"]),
+        kind=row["kind"],
+        status=row["status"],
+        created_at=from_ts(row["created_at"]),
+        contact_name=row["contact_name"],
+        contact_company=row["contact_company"],
+    )
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        row: sqlite3.Row | None = await cursor.fetchone()
+        return row
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- users -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _upsert_user(conn: aiosqlite.Connection, user: UserIn, now: datetime) -> None:
+        ts = to_ts(now)
+        await conn.execute(
+            """
+            INSERT INTO users (id, first_name, last_name, username, language_code,
+                               started_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                first_name = excluded.first_name, last_name = excluded.last_name,
+                username = excluded.username, language_code = excluded.language_code,
+                updated_at = excluded.updated_at
+            WHERE users.first_name IS NOT excluded.first_name
+               OR users.last_name IS NOT excluded.last_name
+               OR users.username IS NOT excluded.username
+               OR users.language_code IS NOT excluded.language_code
+            """,
+            (
+                user.id,
+                user.first_name,
+                user.last_name,
+                user.username,
+                user.language_code,
+                ts,
+                ts,
+            ),
+        )
+
+    async def register_user(self, user: UserIn, now: datetime) -> User:
+        async with self.db.write() as conn:
+            await self._upsert_user(conn, user, now)
+            row = await _one(conn, "SELECT * FROM users WHERE id = ?", (user.id,))
+        assert row is not None
+        return _user(row)
+
+    async def get_user(self, user_id: int) -> User | None:
+        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return _user(row) if row else None
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _ensure_contact(
+        conn: aiosqlite.Connection,
+        owner_id: int,
+        *,
+        name: str,
+        name_key: str,
+        company: str | None,
+        phone: str | None,
+        now: datetime,
+    ) -> Contact:
+        """The owner's contact with this name (or, failing that, this phone), created if new.
+
+        A phone or company given again fills in or corrects what was stored.
+        """
+        row = await _one(
+            conn,
+            f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
+            (owner_id, name_key),
+        )
+        if row is None and phone is not None:
+            row = await _one(
+                conn,
+                f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND phone = ? "
+                "ORDER BY archived, id LIMIT 1",
+                (owner_id, phone),
+            )
+        if row is None:
+            row = await _one(
+                conn,
+                f"""INSERT INTO contacts (owner_id, name, name_key, company, phone, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLS}""",
+                (owner_id, name, name_key, company, phone, to_ts(now)),
+            )
+        elif (phone and phone != row["phone"]) or (company and company != row["company"]):
+            row = await _one(
+                conn,
+                f"""UPDATE contacts SET phone = coalesce(?, phone), company = coalesce(?, company),
+                    archived = 0 WHERE id = ? RETURNING {_CONTACT_COLS}""",
+                (phone, company, row["id"]),
+            )
+        assert row is not None
+        return _contact(row)
+
+    async def ensure_contact(
+        self,
+        user: UserIn,
+        *,
+        name: str,
+        name_key: str,
+        company: str | None,
+        phone: str | None,
+        now: datetime,
+    ) -> Contact:
+        async with self.db.write() as conn:
+            await self._upsert_user(conn, user, now)
+            return await self._ensure_contact(
+                conn,
+                user.id,
+                name=name,
+                name_key=name_key,
+                company=company,
+                phone=phone,
+                now=now,
+            )
+
+    async def get_contact(self, owner_id: int, contact_id: int) -> Contact | None:
+        row = await self.db.fetchone(
+            f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
+            (contact_id, owner_id),
+        )
+        return _contact(row) if row else None
+
+    async def find_contact(self, owner_id: int, name_key: str) -> Contact | None:
+        row = await self.db.fetchone(
+            f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
+            (owner_id, name_key),
+        )
+        return _contact(row) if row else None
+
+    async def recent_contacts(self, owner_id: int, limit: int = 8) -> list[Contact]:
+        """The rep's most recently called (or added) live contacts, newest first."""
+        rows = await self.db.fetchall(
+            f"""
+            SELECT {_CONTACT_COLS} FROM contacts AS k
+            WHERE owner_id = ? AND archived = 0
+            ORDER BY coalesce((SELECT max(at) FROM calls WHERE contact_id = k.id), created_at)
+                     DESC, id DESC
+            LIMIT ?
+            """,
+            (owner_id, limit),
+        )
+        return [_contact(row) for row in rows]
+
+    # -- calls -------------------------------------------------------------------------------
+
+    async def log_call(
+        self,
+        user: UserIn,
+        *,
+        name: str,
+        name_key: str,
+        company: str | None,
+        phone: str | None,
+        note: str | None,
+        at: datetime,
+        src_chat: int,
+        src_message: int,
+    ) -> LoggedCall:
+        """Log one dial. The same Telegram message logs it once, however often it arrives."""
+        async with self.db.write() as conn:
+            existing = await self._call_by_source(conn, src_chat, src_message)
+            if existing is not None:
+                return existing
+            await self._upsert_user(conn, user, at)
+            contact = await self._ensure_contact(
+                conn,
+                user.id,
+                name=name,
+                name_key=name_key,
+                company=company,
+                phone=phone,
+                now=at,
+            )
+            return await self._insert_call(conn, contact, note, at, src_chat, src_message)
+
+    async def log_call_to(
+        self, user: UserIn, contact_id: int, *, at: datetime, src_chat: int, src_message: int
+    ) -> LoggedCall | None:
+        """Log a dial to a contact the rep already has; ``None`` if it is not theirs."""
+        async with self.db.write() as conn:
+            existing = await self._call_by_source(conn, src_chat, src_message)
+            if existing is not None:
+                return existing
+            row = await _one(
+                conn,
+                f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
+                (contact_id, user.id),
+            )
+            if row is None:
+                return None
+            await self._upsert_user(conn, user, at)
+            return await self._insert_call(conn, _contact(row), None, at, src_chat, src_message)
+
+    @staticmethod
+    async def _call_by_source(
+        conn: aiosqlite.Connection, src_chat: int, src_message: int
+    ) -> LoggedCall | None:
+        row = await _one(
+            conn,
+            f"SELECT {_CALL_COLS} FROM calls WHERE src_chat = ? AND src_message = ?",
+            (src_chat, src_message),
+        )
+        if row is None:
+            return None
+        contact = await _one(
+            conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+        )
+        assert contact is not None
+        return LoggedCall(call=_call(row), contact=_contact(contact), created=False)
+
+    @staticmethod
+    async def _insert_call(
+        conn: aiosqlite.Connection,
+        contact: Contact,
+        note: str | None,
+        at: datetime,
+        src_chat: int,
+        src_message: int,
+    ) -> LoggedCall:
+        row = await _one(
+            conn,
+            f"""INSERT INTO calls (owner_id, contact_id, at, note, src_chat, src_message)
+                VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
+            (contact.owner_id, contact.id, to_ts(at), note, src_chat, src_message),
+        )
+        assert row is not None
+        return LoggedCall(call=_call(row), contact=contact, created=True)
+
+    async def get_call(self, call_id: int) -> Call | None:
+        row = await self.db.fetchone(f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+        return _call(row) if row else None
+
+    async def set_outcome(
+        self, owner_id: int, call_id: int, outcome: str
+    ) -> tuple[OutcomeResult, Call | None, Contact | None]:
+        """Record what happened on a call, once: a second tap changes nothing."""
+        async with self.db.write() as conn:
+            row = await _one(conn, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+            if row is None:
+                return OutcomeResult.NOT_FOUND, None, None
+            if row["owner_id"] != owner_id:
+                return OutcomeResult.NOT_OWNER, None, None
+            contact_row = await _one(
+                conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+            )
+            contact = _contact(contact_row) if contact_row else None
+            if row["outcome"] is not None:
+                same = row["outcome"] == outcome
+                result = OutcomeResult.ALREADY if same else OutcomeResult.DIFFERENT
+                return result, _call(row), contact
+            row = await _one(
+                conn,
+                f"UPDATE calls SET outcome = ? WHERE id = ? RETURNING {_CALL_COLS}",
+                (outcome, call_id),
+            )
+        assert row is not None
+        return OutcomeResult.SAVED, _call(row), contact
+
+    async def set_callback(self, owner_id: int, contact_id: int, when: datetime | None) -> bool:
+        async with self.db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE contacts SET callback_at = ? WHERE id = ? AND owner_id = ?",
+                (to_ts(when) if when else None, contact_id, owner_id),
+            )
+            return cursor.rowcount == 1
+
+    # -- Next Steps --------------------------------------------------------------------------
+
+    async def save_next_step(
+        self,
+        owner_id: int,
+        *,
+        contact_id: int,
+        call_id: int | None,
+        action: str,
+        due_at: datetime,
+        kind: str,
+        now: datetime,
+        src_chat: int,
+        src_message: int,
+    ) -> NextStep | None:
+        """Store a Next Step and close the flow that built it, in one transaction.
+
+        Returns ``None`` when the same message already saved one (a redelivery or double tap)
+        or when the contact is not the owner's.
+        """
+        async with self.db.write() as conn:
+            owned = await _one(
+                conn,
+                "SELECT 1 FROM contacts WHERE id = ? AND owner_id = ?",
+                (contact_id, owner_id),
+            )
+            if owned is None:
+                return None
+            row = await _one(
+                conn,
+                """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
+                                           created_at, src_chat, src_message)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (src_chat, src_message) DO NOTHING
+                   RETURNING id""",
+                (
+                    owner_id,
+                    contact_id,
+                    call_id,
+                    action,
+                    to_ts(due_at),
+                    kind,
+                    to_ts(now),
+                    src_chat,
+                    src_message,
+                ),
+            )
+            if row is None:
+                return None
+            step_id = row["id"]
+            if call_id is not None and kind == "ball":
+                await conn.execute(
+                    "UPDATE calls SET outcome = 'ns' WHERE id = ? AND owner_id = ? "
+                    "AND outcome IS NULL",
+                    (call_id, owner_id),
+                )
+            if kind == "ball":
+                await conn.execute(
+                    "UPDATE contacts SET callback_at = NULL, archived = 0 WHERE id = ?",
+                    (contact_id,),
+                )
+            await conn.execute("DELETE FROM flows WHERE user_id = ?", (owner_id,))
+            step = await _one(
+                conn,
+                f"SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c "
+                "ON c.id = s.contact_id WHERE s.id = ?",
+                (step_id,),
+            )
+        assert step is not None
+        return _step(step)
+
+    async def next_steps_due(self, owner_id: int, start: datetime, end: datetime) -> list[NextStep]:
+        rows = await self.db.fetchall(
+            f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+                WHERE s.owner_id = ? AND s.status = 'open' AND s.due_at >= ? AND s.due_at < ?
+                ORDER BY s.due_at, s.id""",
+            (owner_id, to_ts(start), to_ts(end)),
+        )
+        return [_step(row) for row in rows]
+
+    # -- the day -----------------------------------------------------------------------------
+
+    async def day_stats(
+        self, owner_id: int, start: datetime, end: datetime, polite_nos: Iterable[str]
+    ) -> DayStats:
+        codes = sorted(polite_nos)
+        params: dict[str, Any] = {"owner": owner_id, "start": to_ts(start), "end": to_ts(end)}
+        params.update({f"c{i}": code for i, code in enumerate(codes)})
+        marks = ", ".join(f":c{i}" for i in range(len(codes))) or "NULL"
+        row = await self.db.fetchone(
+            f"""
+            SELECT
+                (SELECT count(*) FROM next_steps WHERE owner_id = :owner AND kind = 'ball'
+                    AND created_at >= :start AND created_at < :end) AS balls,
+                count(*) AS calls,
+                count(*) FILTER (WHERE outcome IN ({marks})) AS polite_nos,
+                count(*) FILTER (WHERE outcome IS NULL) AS open_calls
+            FROM calls WHERE owner_id = :owner AND at >= :start AND at < :end
+            """,
+            params,
+        )
+        assert row is not None
+        return DayStats(
+            calls=row["calls"],
+            balls=row["balls"],
+            polite_nos=row["polite_nos"],
+            open_calls=row["open_calls"],
+        )
+
+    # -- guided flows ------------------------------------------------------------------------
+
+    async def get_flow(self, user_id: int) -> Flow | None:
+        row = await self.db.fetchone("SELECT * FROM flows WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return Flow(
+            user_id=row["user_id"],
+            kind=row["kind"],
+            data=json.loads(row["data"]),
+            message_id=row["message_id"],
+            updated_at=from_ts(row["updated_at"]),
+        )
+
+    async def put_flow(
+        self,
+        user: UserIn,
+        kind: str,
+        data: dict[str, Any],
+        now: datetime,
+        message_id: int | None = None,
+    ) -> None:
+        async with self.db.write() as conn:
+            await self._upsert_user(conn, user, now)
+            await conn.execute(
+                """INSERT INTO flows (user_id, kind, data, message_id, updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind,
+                       data = excluded.data, updated_at = excluded.updated_at,
+                       message_id = coalesce(excluded.message_id, flows.message_id)""",
+                (user.id, kind, json.dumps(data), message_id, to_ts(now)),
+            )
+
+    async def set_flow_message(self, user_id: int, message_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE flows SET message_id = ? WHERE user_id = ?", (message_id, user_id)
+            )
+
+    async def clear_flow(self, user_id: int) -> Flow | None:
+        flow = await self.get_flow(user_id)
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
+        return flow
+
+    # -- undo --------------------------------------------------------------------------------
+
+    async def last_undoable(self, owner_id: int, since: datetime) -> UndoTarget | None:
+        row = await self.db.fetchone(
+            """
+            SELECT * FROM (
+                SELECT 'call' AS kind, l.id, l.at AS at, k.name AS contact_name,
+                       l.outcome AS detail
+                FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
+                WHERE l.owner_id = ?1 AND l.at >= ?2
+                UNION ALL
+                SELECT 'step', s.id, s.created_at, k.name, s.action
+                FROM next_steps AS s JOIN contacts AS k ON k.id = s.contact_id
+                WHERE s.owner_id = ?1 AND s.created_at >= ?2
+            ) ORDER BY at DESC, kind = 'call', id DESC LIMIT 1
+            """,
+            (owner_id, to_ts(since)),
+        )
+        if row is None:
+            return None
+        return UndoTarget(
+            kind=row["kind"],
+            id=row["id"],
+            at=from_ts(row["at"]),
+            contact_name=row["contact_name"],
+            detail=row["detail"],
+        )
+
+    async def undo(self, owner_id: int, kind: str, item_id: int, since: datetime) -> bool:
+        """Delete the rep's own call (with the Next Step it produced) or Next Step, if recent."""
+        table, column = ("calls", "at") if kind == "call" else ("next_steps", "created_at")
+        async with self.db.write() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM {table} WHERE id = ? AND owner_id = ? AND {column} >= ?",
+                (item_id, owner_id, to_ts(since)),
+            )
+            return cursor.rowcount == 1
