@@ -1,0 +1,169 @@
+"""The daily rhythm as pure functions: working days, windows, keys, time zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.calendar import WorkCalendar, format_workdays, parse_workdays
+from bot.domain.schedule import (
+    RepRhythm,
+    SendKind,
+    block_midpoint,
+    due_for_rep,
+    due_for_team,
+    due_lapsed,
+)
+
+MSK = ZoneInfo("Europe/Moscow")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def rep(tz: ZoneInfo = MSK, **kw: object) -> RepRhythm:
+    return RepRhythm(user_id=1, tz=tz, block_start=time(10), block_end=time(11), **kw)  # type: ignore[arg-type]
+
+
+def kinds(now: datetime, r: RepRhythm | None = None) -> list[str]:
+    return [d.kind.value for d in due_for_rep(r or rep(), now)]
+
+
+def msk(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=MSK)
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("mon-fri", {0, 1, 2, 3, 4}),
+        ("mon-sat", {0, 1, 2, 3, 4, 5}),
+        ("Mon, Wed, Fri", {0, 2, 4}),
+        ("пн-пт", {0, 1, 2, 3, 4}),
+        ("sun", {6}),
+    ],
+)
+def test_parse_workdays(text: str, days: set[int]) -> None:
+    assert parse_workdays(text) == frozenset(days)
+
+
+@pytest.mark.parametrize("text", ["", "fri-mon", "monday-friday", "mon-", "xyz"])
+def test_parse_workdays_rejects(text: str) -> None:
+    assert parse_workdays(text) is None
+
+
+def test_format_workdays() -> None:
+    assert format_workdays({0, 1, 2, 3, 4}) == "mon-fri"
+    assert format_workdays({0, 2, 4}) == "mon,wed,fri"
+
+
+def test_russian_calendar_holidays_and_transfers() -> None:
+    cal = WorkCalendar()
+    assert cal.is_workday(date(2026, 11, 27))  # Friday
+    assert not cal.is_workday(date(2026, 11, 28))  # Saturday
+    assert not cal.is_workday(date(2026, 11, 4))  # Unity Day, a Wednesday
+    assert not cal.is_workday(date(2026, 12, 31))  # transferred day off
+    assert not cal.is_workday(date(2027, 1, 5))  # New Year holidays
+    assert cal.is_workday(date(2027, 2, 20))  # a Saturday made a working day by decree
+
+
+def test_team_exceptions_win() -> None:
+    cal = WorkCalendar(
+        days_off=frozenset({date(2026, 11, 27)}), extra_workdays=frozenset({date(2026, 11, 4)})
+    )
+    assert not cal.is_workday(date(2026, 11, 27))
+    assert cal.is_workday(date(2026, 11, 4))
+    assert cal.previous_workday(date(2026, 11, 30)) == date(2026, 11, 26)
+
+
+def test_windows_of_a_working_day() -> None:
+    assert kinds(msk(2026, 11, 27, 9, 44)) == []
+    assert kinds(msk(2026, 11, 27, 9, 45)) == ["nudge"]
+    assert kinds(msk(2026, 11, 27, 10, 30)) == ["nudge", "pace"]
+    assert kinds(msk(2026, 11, 27, 11, 0)) == ["quota"]
+    assert kinds(msk(2026, 11, 27, 23, 59)) == ["quota"]
+    assert kinds(msk(2026, 11, 28, 9, 50)) == []  # Saturday
+
+
+def test_keys_are_the_local_date() -> None:
+    [nudge] = due_for_rep(rep(), msk(2026, 11, 27, 9, 50))
+    assert nudge.key == "2026-11-27" and nudge.kind is SendKind.NUDGE
+    assert nudge.at == msk(2026, 11, 27, 9, 45).astimezone(UTC)
+    assert nudge.until == msk(2026, 11, 27, 11).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Kaliningrad",
+        "Europe/Moscow",
+        "Europe/Samara",
+        "Asia/Yekaterinburg",
+        "Asia/Omsk",
+        "Asia/Novosibirsk",
+        "Asia/Krasnoyarsk",
+        "Asia/Irkutsk",
+        "Asia/Yakutsk",
+        "Asia/Vladivostok",
+        "Asia/Magadan",
+        "Asia/Kamchatka",
+    ],
+)
+def test_every_russian_zone_nudges_at_local_time(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    r = rep(tz)
+    local = datetime(2026, 11, 27, 9, 45, tzinfo=tz)
+    assert [d.kind for d in due_for_rep(r, local)] == [SendKind.NUDGE]
+    assert due_for_rep(r, local - timedelta(minutes=1)) == []
+    assert {d.key for d in due_for_rep(r, local)} == {"2026-11-27"}
+
+
+def test_dst_switch_days_keep_one_key_per_day() -> None:
+    """In a zone with DST, a repeated or missing hour neither doubles nor loses a nudge."""
+    every_day = WorkCalendar(workdays=frozenset(range(7)), country=None)
+    r = RepRhythm(
+        user_id=1, tz=BERLIN, block_start=time(2, 30), block_end=time(4, 0), calendar=every_day
+    )
+
+    def nudge_keys(start: datetime) -> list[str]:
+        ticks = [start + timedelta(minutes=5 * i) for i in range(72)]
+        return [d.key for now in ticks for d in due_for_rep(r, now) if d.kind is SendKind.NUDGE]
+
+    # 2026-10-25: 03:00 -> 02:00, the hour from 02:00 to 03:00 happens twice.
+    autumn = nudge_keys(datetime(2026, 10, 24, 22, 0, tzinfo=UTC))
+    assert set(autumn) == {"2026-10-25"}
+    # 2026-03-29: 02:00 -> 03:00, the nudge time 02:15 does not exist that day.
+    spring = nudge_keys(datetime(2026, 3, 28, 22, 0, tzinfo=UTC))
+    assert set(spring) == {"2026-03-29"}
+
+
+def test_off_snoozed_and_away() -> None:
+    now = msk(2026, 11, 27, 10, 30)
+    assert kinds(now, rep(nudges_on=False)) == []
+    assert kinds(now, rep(snoozed_on=date(2026, 11, 27))) == []
+    assert kinds(msk(2026, 11, 27, 11, 5), rep(snoozed_on=date(2026, 11, 27))) == ["quota"]
+    assert kinds(now, rep(snoozed_on=date(2026, 11, 26))) == ["nudge", "pace"]
+    away = rep(away=((date(2026, 11, 25), date(2026, 11, 27)),))
+    assert kinds(now, away) == []
+    assert kinds(msk(2026, 11, 30, 10, 30), away) == ["nudge", "pace"]
+
+
+def test_block_midpoint() -> None:
+    assert block_midpoint(time(10), time(11)) == time(10, 30)
+    assert block_midpoint(time(9, 15), time(12, 0)) == time(10, 37)
+
+
+def test_lapsed_steps_asked_the_next_working_morning() -> None:
+    steps = [(7, msk(2026, 11, 26, 15)), (8, msk(2026, 11, 27, 15))]
+    assert due_lapsed(rep(), steps, msk(2026, 11, 27, 9, 0)) == []
+    [due] = due_lapsed(rep(), steps, msk(2026, 11, 27, 9, 45))
+    assert (due.kind, due.key, due.ref) == (SendKind.LAPSED, "s7", 7)
+    assert due_lapsed(rep(), steps, msk(2026, 11, 28, 9, 45)) == []  # Saturday
+
+
+def test_team_summary_window() -> None:
+    cal = WorkCalendar()
+    assert due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 27, 18, 29)) is None
+    due = due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 27, 23, 59))
+    assert due is not None and (due.key, due.ref, due.recipient) == ("2026-11-27", 5, -100)
+    assert due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 28, 18, 30)) is None
