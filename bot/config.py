@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
 
@@ -46,6 +46,21 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (expected 123456789:AAH...)")
         return SecretStr(value.get_secret_value().strip())
 
+    @field_validator("database")
+    @classmethod
+    def _database_path(cls, value: Path) -> Path:
+        if not str(value).strip() or str(value) == ".":
+            raise ValueError("must be a file path, e.g. ballback.db")
+        return value.expanduser()
+
+    @field_validator("api_url", "file_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -77,6 +92,10 @@ def load_settings(**overrides: object) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         variable = f"BALLBACK_{field.upper()}"
         if first["type"] == "missing":
-            raise ConfigError(f"{variable} is not set (get a token from @BotFather)") from None
+            hint = " (get a token from @BotFather)" if field == "token" else ""
+            raise ConfigError(f"{variable} is not set{hint}") from None
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{variable} {message}") from None
+    except (SettingsError, OSError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot read the settings: {reason}") from None

@@ -1,8 +1,9 @@
 """Logging set-up: one line per event on stderr, bot tokens redacted everywhere.
 
-httpx logs every request URL at INFO, and Bot API URLs contain the token, so that logger is
-quieted and, as a second line of defence, a filter scrubs anything shaped like a token from every
-record before it is formatted.
+httpx logs every request URL at INFO, and Bot API URLs contain the token, so the HTTP client
+loggers are quieted and, as a second line of defence, the formatter scrubs anything shaped like a
+token (and every secret it is given) from the finished line: the message, its arguments, the
+exception traceback and the stack, whoever logged them.
 """
 
 from __future__ import annotations
@@ -10,37 +11,52 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
+from typing import TextIO
 
-TOKEN_PATTERN = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{30,64}")
+# ``123456789:AAH...``, also URL-encoded (``%3A``) as it may appear in a logged URL.
+TOKEN_PATTERN = re.compile(r"\d{3,20}(?::|%3[Aa])[A-Za-z0-9_-]{30,64}")
 REDACTED = "<token>"
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "hpack")
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
     return TOKEN_PATTERN.sub(REDACTED, text)
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if cleaned != message or record.args:
-            record.msg = cleaned
-            record.args = None
-        return True
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose every line has tokens (and ``secrets``) replaced by ``<token>``."""
+
+    def __init__(
+        self, fmt: str = FORMAT, datefmt: str = DATE_FORMAT, secrets: Iterable[str] = ()
+    ) -> None:
+        super().__init__(fmt, datefmt)
+        self.secrets = tuple(s for s in secrets if s)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
 
 
-def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    handler.addFilter(RedactingFilter())
+def make_handler(stream: TextIO | None = None, secrets: Iterable[str] = ()) -> logging.Handler:
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(RedactingFormatter(secrets=secrets))
+    return handler
+
+
+def setup_logging(
+    level: str = "INFO", *, stream: TextIO | None = None, secrets: Iterable[str] = ()
+) -> logging.Handler:
+    """Send every log line, redacted, to ``stream`` (stderr); returns the handler installed."""
+    handler = make_handler(stream, secrets)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    return handler

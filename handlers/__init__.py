@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler
 
 from bot.app import BallbackApp, BallbackContext
-from bot.locales import LANGS, pick_lang, t
+from bot.locales import LANGS, Lang, pick_lang, t
 
+log = logging.getLogger(__name__)
+
+# The "/" menu of a private chat, in this order; each has a ``cmd.<name>`` catalog entry.
 PRIVATE_COMMANDS = ("call", "nextstep", "today", "undo", "cancel", "help", "start")
 
 
@@ -24,26 +29,27 @@ async def stale_button(update: Update, context: BallbackContext) -> None:
 def register(app: BallbackApp) -> None:
     from handlers import calls, errors, nextsteps, start, today
 
-    start.register_first(app)  # edited commands, group guard, /start, /help
+    start.register_first(app)  # edited messages, group guard, /start, /help
     calls.register(app)  # /call, shared contacts, outcome and call-back buttons
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
-    start.register_last(app)  # unknown commands, free text (flow answers or a hint)
+    start.register_last(app)  # unknown commands, free text (flow answers or a hint), the rest
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)
 
 
-async def set_commands(app: BallbackApp) -> None:
-    """The "/" menu on the phone, in each language."""
-    import logging
+def menu(lang: Lang) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"cmd.{name}")) for name in PRIVATE_COMMANDS]
 
-    for lang in LANGS:
-        commands = [BotCommand(name, t(lang, f"cmd.{name}")) for name in PRIVATE_COMMANDS]
+
+async def set_commands(app: BallbackApp) -> None:
+    """The "/" menu of private chats: Russian and English, English for every other language."""
+    targets: list[tuple[Lang, str | None]] = [(lang, lang) for lang in LANGS]
+    targets.append(("en", None))
+    for lang, language_code in targets:
         try:
             await app.bot.set_my_commands(
-                commands,
-                scope=BotCommandScopeAllPrivateChats(),
-                language_code=None if lang == "en" else lang,
+                menu(lang), scope=BotCommandScopeAllPrivateChats(), language_code=language_code
             )
         except TelegramError as exc:
-            logging.getLogger(__name__).warning("could not set the command menu: %s", exc)
+            log.warning("could not set the command menu (%s): %s", language_code, exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.app import BallbackContext
 from bot.locales import pick_lang, t
@@ -14,6 +14,7 @@ log = logging.getLogger("ballback.errors")
 
 
 def describe(update: object) -> str:
+    """Which update failed, for the log: ids and the command, never what the rep typed."""
     if not isinstance(update, Update):
         return "no update"
     parts = [f"update={update.update_id}"]
@@ -21,30 +22,43 @@ def describe(update: object) -> str:
         parts.append(f"user={update.effective_user.id}")
     if update.effective_chat:
         parts.append(f"chat={update.effective_chat.id}")
+    message = update.effective_message
     if update.callback_query and update.callback_query.data:
-        parts.append(f"button={update.callback_query.data!r}")
-    elif update.effective_message and update.effective_message.text:
-        parts.append(f"text={update.effective_message.text[:40]!r}")
+        parts.append(f"button={update.callback_query.data[:64]!r}")
+    elif message is not None and message.text and message.text.startswith("/"):
+        parts.append(f"command={message.text.split()[0][:40]!r}")
+    elif message is not None:
+        parts.append(f"message={message.message_id}")
     return " ".join(parts)
 
 
 async def on_error(update: object, context: BallbackContext) -> None:
     error = context.error
-    if isinstance(error, Forbidden):
+    if isinstance(error, Forbidden):  # blocked by the user, removed from the group: final
         log.warning("forbidden (%s): %s", describe(update), error)
         return
-    if isinstance(error, NetworkError):
+    if isinstance(error, RetryAfter):  # flood control: a reply now would be refused too
+        log.warning("rate limited (%s): %s", describe(update), error)
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         log.warning("network error (%s): %s", describe(update), error)
-    else:
+    else:  # a bug: our code failed, or sent something Telegram refused
         log.error("handler failed (%s)", describe(update), exc_info=error)
     if not isinstance(update, Update):
         return
     user = update.effective_user
     text = t(pick_lang(user.language_code if user else None), "error")
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(text, show_alert=True)
+            return
+        except TelegramError:  # answered already: say it in the chat instead
+            pass
+    chat = update.effective_chat
+    if chat is None:
+        return
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+        await context.bot.send_message(chat.id, text)
     except TelegramError as exc:
         log.warning("could not tell the user about the error (%s): %s", describe(update), exc)

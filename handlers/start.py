@@ -7,11 +7,13 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.app import BallbackApp, BallbackContext
 from bot.locales import Html, t
+from handlers import PRIVATE_COMMANDS
 from handlers.common import actor, lang_of, reply, text_for
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-# Commands that handle prospects' details: never run in a group.
-PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel")
+GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+# Commands that handle prospects' details or a rep's own numbers: never run in a group.
+PRIVATE_ONLY = tuple(name for name in PRIVATE_COMMANDS if name != "help")
 
 
 async def start(update: Update, context: BallbackContext) -> None:
@@ -37,15 +39,25 @@ async def unknown_command(update: Update, context: BallbackContext) -> None:
     await reply(update, text_for(update, "unknown"))
 
 
-async def edited_command(update: Update, context: BallbackContext) -> None:
+async def edited_message(update: Update, context: BallbackContext) -> None:
+    """An edit acts on nothing (the original was handled already): say so, store nothing."""
     await reply(update, text_for(update, "edited"))
 
 
+def deep_link(username: str | None, command: str) -> str:
+    """A link that opens the private chat with the bot (``/start <command>``)."""
+    return f"https://t.me/{username}?start={command}"
+
+
 async def private_only(update: Update, context: BallbackContext) -> None:
-    """A private-only command in a group: point to the private chat, run nothing."""
-    link = f"https://t.me/{context.bot.username}?start=go"
-    anchor = Html(f'<a href="{link}">{t(lang_of(update), "private_only.link")}</a>')
-    await reply(update, t(lang_of(update), "private_only", link=anchor))
+    """A private-only command in a group: point to the private chat, run and echo nothing."""
+    message = update.effective_message
+    assert message is not None
+    command = (message.text or "/").split()[0][1:].split("@")[0].lower()
+    lang = lang_of(update)
+    link = deep_link(context.bot.username, command if command in PRIVATE_ONLY else "start")
+    anchor = Html(f'<a href="{link}">{t(lang, "private_only.link")}</a>')
+    await reply(update, t(lang, "private_only", link=anchor))
 
 
 async def plain_text(update: Update, context: BallbackContext) -> None:
@@ -66,16 +78,20 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
         await reply(update, t(who.lang, "hint"))
 
 
+async def not_text(update: Update, context: BallbackContext) -> None:
+    """A sticker, photo, voice note...: nothing to log, but never silence."""
+    await reply(update, text_for(update, "hint"))
+
+
 def register_first(app: BallbackApp) -> None:
     """Handlers that must be looked at before the feature handlers."""
     app.add_handlers(
         [
-            MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, edited_command),
-            CommandHandler(
-                list(PRIVATE_ONLY),
-                private_only,
-                filters=filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
+            # An edited message must not act twice (PTB would run a command again).
+            MessageHandler(
+                filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE, edited_message
             ),
+            CommandHandler(list(PRIVATE_ONLY), private_only, filters=GROUPS),
             CommandHandler("start", start, filters=PRIVATE),
             CommandHandler("help", help_command, filters=filters.UpdateType.MESSAGE),
         ]
@@ -88,5 +104,6 @@ def register_last(app: BallbackApp) -> None:
         [
             MessageHandler(filters.COMMAND & PRIVATE, unknown_command),
             MessageHandler(filters.TEXT & PRIVATE, plain_text),
+            MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, not_text),
         ]
     )

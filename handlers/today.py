@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Awaitable
+
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.app import BallbackApp, BallbackContext
 from bot.domain.outcomes import POLITE_NOS, Outcome
 from bot.domain.rules import UNDO_WINDOW, calls_per_ball
-from bot.locales import Html, format_day, t
+from bot.locales import Html, Lang, format_day, t
 from handlers.common import Actor, actor, button, keyboard, reply
+from storage.repo import UndoResult
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 BAR_CELLS = 10
+# u:c:12 removes call 12, u:s:7 Next Step 7; u:k:c:12 keeps it.
+UNDO_DATA = re.compile(r"u:(k:)?([cs]):(\d+)")
 
 
 def progress_bar(done: int, goal: int) -> str:
     filled = min(BAR_CELLS, done * BAR_CELLS // goal) if goal > 0 else BAR_CELLS
     return "▓" * filled + "░" * (BAR_CELLS - filled)
+
+
+def format_ratio(lang: Lang, ratio: float) -> str:
+    text = f"{ratio:g}"
+    return text.replace(".", ",") if lang == "ru" else text
 
 
 async def render_today(context: BallbackContext, who: Actor) -> str:
@@ -36,7 +49,7 @@ async def render_today(context: BallbackContext, who: Actor) -> str:
             quota=who.rules.quota,
             bar=progress_bar(stats.calls, who.rules.quota),
             balls=stats.balls,
-            ratio=t(who.lang, "today.no_ratio") if ratio is None else f"{ratio:g}",
+            ratio=t(who.lang, "today.no_ratio") if ratio is None else format_ratio(who.lang, ratio),
             polite=stats.polite_nos,
         )
     ]
@@ -86,12 +99,17 @@ async def undo_command(update: Update, context: BallbackContext) -> None:
             time=f"{who.rules.local(target.at):%H:%M}",
             detail=detail,
         )
-        data = f"u:c:{target.id}"
+        code = "c"
     else:
         text = t(who.lang, "undo.confirm_step", name=target.contact_name, detail=target.detail)
-        data = f"u:s:{target.id}"
+        code = "s"
     markup = keyboard(
-        [[button(t(who.lang, "undo.yes"), data), button(t(who.lang, "undo.no"), "u:k")]]
+        [
+            [
+                button(t(who.lang, "undo.yes"), f"u:{code}:{target.id}"),
+                button(t(who.lang, "undo.no"), f"u:k:{code}:{target.id}"),
+            ]
+        ]
     )
     await reply(update, text, markup)
 
@@ -99,21 +117,34 @@ async def undo_command(update: Update, context: BallbackContext) -> None:
 async def undo_button(update: Update, context: BallbackContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
+    match = UNDO_DATA.fullmatch(query.data)
+    assert match is not None  # the handler's pattern
+    keep, kind, item_id = bool(match[1]), "call" if match[2] == "c" else "step", int(match[3])
     who = await actor(update, context)
-    if query.data == "u:k":
-        await query.answer()
-        await query.edit_message_text(t(who.lang, "undo.kept"))
+    store = context.services.store
+    target = await store.undo_target(kind, item_id)
+    if target is not None and target.owner_id != who.id:
+        await query.answer(t(who.lang, "button.not_yours"), show_alert=True)
         return
-    _, kind, item = query.data.split(":")
-    done = await context.services.store.undo(
-        who.id, "call" if kind == "c" else "step", int(item), who.now - UNDO_WINDOW
-    )
-    if not done:
+    if keep:
+        await query.answer()
+        await edit(query.edit_message_text(t(who.lang, "undo.kept")))
+        return
+    result = UndoResult.GONE
+    if target is not None:
+        result = await store.undo(who.id, kind, item_id, who.now - UNDO_WINDOW)
+    if result is not UndoResult.DONE:  # already removed, or older than the undo window
         await query.answer(t(who.lang, "undo.gone"), show_alert=True)
-        await query.edit_message_text(t(who.lang, "undo.gone"))
+        await edit(query.edit_message_text(t(who.lang, "undo.gone")))
         return
     await query.answer()
-    await query.edit_message_text(t(who.lang, "undo.done"))
+    await edit(query.edit_message_text(t(who.lang, "undo.done")))
+
+
+async def edit(action: Awaitable[object]) -> None:
+    """Edit a message the rep may have changed or deleted meanwhile: best effort."""
+    with contextlib.suppress(BadRequest):
+        await action
 
 
 def register(app: BallbackApp) -> None:
@@ -121,6 +152,6 @@ def register(app: BallbackApp) -> None:
         [
             CommandHandler("today", today_command, filters=PRIVATE),
             CommandHandler("undo", undo_command, filters=PRIVATE),
-            CallbackQueryHandler(undo_button, pattern=r"^u:(k|[cs]:\d+)$"),
+            CallbackQueryHandler(undo_button, pattern=rf"^{UNDO_DATA.pattern}$"),
         ]
     )

@@ -9,6 +9,8 @@ on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY.
 
 Reads that need no transaction go to a second connection: in WAL mode readers never block the
 writer and only ever see committed data.
+
+The write lock is not re-entrant: never open a ``write()`` block inside another one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from typing import Any
 
 import aiosqlite
 
+from storage.errors import SchemaTooNewError, StorageError
 from storage.migrations import migrate
+
+__all__ = ["Database", "SchemaTooNewError", "StorageError"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,8 @@ PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA temp_store=MEMORY",
 )
+# STRICT tables need 3.37; RETURNING and aggregate FILTER are older than that.
+MIN_SQLITE = (3, 37, 0)
 
 
 class Database:
@@ -46,25 +53,39 @@ class Database:
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
+        """Open both connections and migrate the schema; :class:`StorageError` if impossible."""
         if self._writer is not None:
             return
-        if self.path.parent and not self.path.parent.exists():
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            needed = ".".join(map(str, MIN_SQLITE))
+            raise StorageError(
+                f"SQLite {sqlite3.sqlite_version} is too old: Ballback needs {needed} or newer"
+            )
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await self._connect()
+            writer = await self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
         try:
             await migrate(writer)
-        except BaseException:
+            reader = await self._connect()
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
             raise
-        self._writer = writer
-        self._reader = await self._connect()
-        log.info("database ready: %s", self.path)
+        self._writer, self._reader = writer, reader
+        log.debug("database ready: %s", self.path)
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:

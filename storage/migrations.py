@@ -12,14 +12,15 @@ rep's own time zone and turned into a UTC range.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import aiosqlite
 
+from storage.errors import SchemaTooNewError
+
+__all__ = ["LATEST", "MIGRATIONS", "SchemaTooNewError", "migrate", "schema_version"]
+
 log = logging.getLogger(__name__)
-
-
-class SchemaTooNewError(RuntimeError):
-    pass
 
 
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -110,18 +111,25 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
-    """Bring the database to :data:`LATEST`; returns the version it started at."""
+async def migrate(
+    conn: aiosqlite.Connection, migrations: Sequence[tuple[str, ...]] = MIGRATIONS
+) -> int:
+    """Bring the database to the latest version; returns the version it started at.
+
+    Each step runs in its own ``BEGIN IMMEDIATE`` transaction together with the bump of
+    ``user_version``, so a step that fails leaves the file at the previous version, untouched.
+    """
+    latest = len(migrations)
     start = await schema_version(conn)
-    if start > LATEST:
+    if start > latest:
         raise SchemaTooNewError(
             f"the database has schema version {start}, but this Ballback knows only up to "
-            f"{LATEST}: upgrade Ballback, or point BALLBACK_DATABASE at another file"
+            f"{latest}: upgrade Ballback, or point BALLBACK_DATABASE at another file"
         )
-    for version in range(start, LATEST):
+    for version in range(start, latest):
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[version]:
+            for statement in migrations[version]:
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:

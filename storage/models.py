@@ -101,6 +101,7 @@ class Flow(Model):
 class UndoTarget(Model):
     kind: str  # 'call' | 'step'
     id: int
+    owner_id: int
     at: datetime
     contact_name: str
     detail: str | None = None  # outcome code for a call, action for a Next Step

@@ -47,6 +47,13 @@ class OutcomeResult(StrEnum):
     NOT_OWNER = "not_owner"  # somebody else's call
 
 
+class UndoResult(StrEnum):
+    DONE = "done"
+    GONE = "gone"  # no such entry (already undone, or never was)
+    NOT_OWNER = "not_owner"  # somebody else's entry: nothing changed
+    TOO_OLD = "too_old"  # outside the undo window: nothing changed
+
+
 def _user(row: sqlite3.Row) -> User:
     return User(
         id=row["id"],
@@ -151,6 +158,12 @@ class Store:
     async def get_user(self, user_id: int) -> User | None:
         row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
+
+    async def set_user_tz(self, user_id: int, tz: str | None) -> bool:
+        """Set (or with ``None`` clear) the rep's own IANA time zone; ``False`` if no such user."""
+        async with self.db.write() as conn:
+            cursor = await conn.execute("UPDATE users SET tz = ? WHERE id = ?", (tz, user_id))
+            return cursor.rowcount == 1
 
     # -- contacts ----------------------------------------------------------------------------
 
@@ -527,38 +540,80 @@ class Store:
 
     # -- undo --------------------------------------------------------------------------------
 
-    async def last_undoable(self, owner_id: int, since: datetime) -> UndoTarget | None:
-        row = await self.db.fetchone(
-            """
-            SELECT * FROM (
-                SELECT 'call' AS kind, l.id, l.at AS at, k.name AS contact_name,
-                       l.outcome AS detail
-                FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
-                WHERE l.owner_id = ?1 AND l.at >= ?2
-                UNION ALL
-                SELECT 'step', s.id, s.created_at, k.name, s.action
-                FROM next_steps AS s JOIN contacts AS k ON k.id = s.contact_id
-                WHERE s.owner_id = ?1 AND s.created_at >= ?2
-            ) ORDER BY at DESC, kind = 'call', id DESC LIMIT 1
-            """,
-            (owner_id, to_ts(since)),
+    _UNDOABLE = """
+        SELECT * FROM (
+            SELECT 'call' AS kind, l.id, l.owner_id, l.at AS at, k.name AS contact_name,
+                   l.outcome AS detail
+            FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
+            UNION ALL
+            SELECT 'step', s.id, s.owner_id, s.created_at, k.name, s.action
+            FROM next_steps AS s JOIN contacts AS k ON k.id = s.contact_id
         )
-        if row is None:
-            return None
+    """
+
+    @staticmethod
+    def _undo_target(row: sqlite3.Row) -> UndoTarget:
         return UndoTarget(
             kind=row["kind"],
             id=row["id"],
+            owner_id=row["owner_id"],
             at=from_ts(row["at"]),
             contact_name=row["contact_name"],
             detail=row["detail"],
         )
 
-    async def undo(self, owner_id: int, kind: str, item_id: int, since: datetime) -> bool:
-        """Delete the rep's own call (with the Next Step it produced) or Next Step, if recent."""
-        table, column = ("calls", "at") if kind == "call" else ("next_steps", "created_at")
+    async def last_undoable(self, owner_id: int, since: datetime) -> UndoTarget | None:
+        """The rep's newest call or Next Step logged at or after ``since``."""
+        row = await self.db.fetchone(
+            f"""{self._UNDOABLE} WHERE owner_id = ?1 AND at >= ?2
+                ORDER BY at DESC, kind = 'call', id DESC LIMIT 1""",
+            (owner_id, to_ts(since)),
+        )
+        return self._undo_target(row) if row else None
+
+    async def undo_target(self, kind: str, item_id: int) -> UndoTarget | None:
+        """The call (``kind='call'``) or Next Step (``'step'``) with this id, whoever owns it."""
+        row = await self.db.fetchone(
+            f"{self._UNDOABLE} WHERE kind = ? AND id = ?",
+            ("call" if kind == "call" else "step", item_id),
+        )
+        return self._undo_target(row) if row else None
+
+    async def undo(self, owner_id: int, kind: str, item_id: int, since: datetime) -> UndoResult:
+        """Delete the rep's own recent call (with the Next Steps it produced) or Next Step.
+
+        A Next Step that had marked its call as a ball gives the call back its open outcome,
+        and a contact that only this entry had brought in goes with it.
+        """
+        is_call = kind == "call"
         async with self.db.write() as conn:
-            cursor = await conn.execute(
-                f"DELETE FROM {table} WHERE id = ? AND owner_id = ? AND {column} >= ?",
-                (item_id, owner_id, to_ts(since)),
+            if is_call:
+                sql = "SELECT owner_id, contact_id, at, NULL AS call_id FROM calls WHERE id = ?"
+            else:
+                sql = (
+                    "SELECT owner_id, contact_id, created_at AS at, call_id FROM next_steps "
+                    "WHERE id = ?"
+                )
+            row = await _one(conn, sql, (item_id,))
+            if row is None:
+                return UndoResult.GONE
+            if row["owner_id"] != owner_id:
+                return UndoResult.NOT_OWNER
+            if row["at"] < to_ts(since):
+                return UndoResult.TOO_OLD
+            table = "calls" if is_call else "next_steps"
+            await conn.execute(f"DELETE FROM {table} WHERE id = ?", (item_id,))
+            if row["call_id"] is not None:
+                await conn.execute(
+                    """UPDATE calls SET outcome = NULL WHERE id = ?1 AND outcome = 'ns'
+                       AND NOT EXISTS (SELECT 1 FROM next_steps
+                                       WHERE call_id = ?1 AND kind = 'ball')""",
+                    (row["call_id"],),
+                )
+            await conn.execute(
+                """DELETE FROM contacts WHERE id = ?1 AND created_at >= ?2
+                   AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM next_steps WHERE contact_id = ?1)""",
+                (row["contact_id"], to_ts(since)),
             )
-            return cursor.rowcount == 1
+            return UndoResult.DONE

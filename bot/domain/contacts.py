@@ -8,10 +8,15 @@ company after the first comma, an optional phone anywhere (found and normalised 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 import phonenumbers
+
+from bot.domain.rules import Rules, callback_due
 
 MAX_NAME = 100
 MAX_COMPANY = 100
@@ -69,6 +74,7 @@ def format_phone(e164: str) -> str:
 
 
 def parse_contact(text: str, region: str = DEFAULT_REGION) -> ContactInput | ContactError:
+    """``name[, company] [phone][; note]``; the phone may stand anywhere before the note."""
     body, _, note_part = text.partition(";")
     note = clean(note_part) or None
     phone: str | None = None
@@ -83,10 +89,67 @@ def parse_contact(text: str, region: str = DEFAULT_REGION) -> ContactInput | Con
         if phone is None:
             return ContactError.MISSING
         name = format_phone(phone)
-    if len(name) > MAX_NAME:
+    return _checked(ContactInput(name=name, company=company, phone=phone, note=note))
+
+
+def _checked(contact: ContactInput) -> ContactInput | ContactError:
+    if len(contact.name) > MAX_NAME:
         return ContactError.NAME_TOO_LONG
-    if company is not None and len(company) > MAX_COMPANY:
+    if contact.company is not None and len(contact.company) > MAX_COMPANY:
         return ContactError.COMPANY_TOO_LONG
-    if note is not None and len(note) > MAX_NOTE:
+    if contact.note is not None and len(contact.note) > MAX_NOTE:
         return ContactError.NOTE_TOO_LONG
-    return ContactInput(name=name, company=company, phone=phone, note=note)
+    return contact
+
+
+def shared_contact(
+    first_name: str | None,
+    last_name: str | None,
+    phone_number: str | None,
+    region: str = DEFAULT_REGION,
+) -> ContactInput | ContactError:
+    """A card shared from the phone's address book: the name as it is there, its phone.
+
+    Commas and semicolons in an address-book name are part of the name, not a company or note.
+    Telegram sends the number without ``+`` (``79123456789``); ``phonenumbers`` reads that too.
+    """
+    phone = normalise_phone(phone_number, region) if phone_number else None
+    name = clean(" ".join(part for part in (first_name, last_name) if part))
+    if not name:
+        if phone is None:
+            return ContactError.MISSING
+        name = format_phone(phone)
+    return _checked(ContactInput(name=name, phone=phone))
+
+
+class Listed(Protocol):
+    """What the picker needs to know about a contact."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def callback_at(self) -> datetime | None: ...
+
+
+L = TypeVar("L", bound=Listed)
+
+
+def pick_prospects(
+    recent: Iterable[L], clients: Collection[int], now: datetime, rules: Rules, limit: int
+) -> list[L]:
+    """The prospects ``/call`` offers, from ``recent`` (most recently called first).
+
+    Clients are left out (their ball is in play), and so is a prospect who asked to be called
+    later until that day comes; then they come first.
+    """
+    due: list[L] = []
+    rest: list[L] = []
+    for contact in recent:
+        if contact.id in clients:
+            continue
+        if contact.callback_at is None:
+            rest.append(contact)
+        elif callback_due(contact.callback_at, now, rules):
+            due.append(contact)
+    return (due + rest)[:limit]

@@ -6,9 +6,11 @@ own local day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 DEFAULT_QUOTA = 20
@@ -18,6 +20,7 @@ MAX_ACTION = 300
 MIN_ACTION = 2
 UNDO_WINDOW = timedelta(minutes=15)
 WORKDAYS_MON_FRI = frozenset(range(5))
+CALLBACK_TIME = time(9, 0)  # a call-back day given without an hour starts here
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,10 @@ class Rules:
     def is_workday(self, day: date) -> bool:
         return day.weekday() in self.workdays
 
+    def cycle_end(self, now: datetime) -> datetime:
+        """The UTC instant the sales cycle that starts today ends (after its last local day)."""
+        return self.day_bounds(self.today(now) + timedelta(days=self.cycle_days))[1]
+
     def next_workdays(self, start: date, count: int) -> list[date]:
         days: list[date] = []
         day = start
@@ -59,10 +66,31 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+class Kind(StrEnum):
+    """What a saved Next Step is: a ball that came back, or a plain reminder (no ball)."""
+
+    BALL = "ball"
+    REMINDER = "reminder"
+
+
 class DueVerdict(StrEnum):
     OK = "ok"  # a ball: a concrete date inside the sales cycle
     PAST = "past"  # that moment has already gone
     BEYOND_CYCLE = "beyond_cycle"  # too far out: a prospect, not a client yet
+
+
+def judge_day(day: date, now: datetime, rules: Rules) -> DueVerdict:
+    """The verdict a local calendar day alone allows, before any time of day is known.
+
+    A day before today is past; a day more than ``cycle_days`` after today is beyond the cycle;
+    today itself is OK here (whether the hour has passed is :func:`judge_due`'s call).
+    """
+    ahead = (day - rules.today(now)).days
+    if ahead < 0:
+        return DueVerdict.PAST
+    if ahead > rules.cycle_days:
+        return DueVerdict.BEYOND_CYCLE
+    return DueVerdict.OK
 
 
 def judge_due(due: datetime, now: datetime, rules: Rules) -> DueVerdict:
@@ -73,9 +101,24 @@ def judge_due(due: datetime, now: datetime, rules: Rules) -> DueVerdict:
     """
     if due <= now:
         return DueVerdict.PAST
-    if (rules.local(due).date() - rules.today(now)).days > rules.cycle_days:
-        return DueVerdict.BEYOND_CYCLE
-    return DueVerdict.OK
+    return judge_day(rules.local(due).date(), now, rules)
+
+
+def callback_moment(day: date, at: time | None, now: datetime, rules: Rules) -> datetime | None:
+    """When a "call me later" prospect comes back to the rep's list; ``None`` if that is past.
+
+    A day without a time means the start of the working morning (:data:`CALLBACK_TIME`); today
+    without a time is allowed (the prospect is due at once), an hour that has gone is not.
+    """
+    moment = datetime.combine(day, at or CALLBACK_TIME, rules.tz)
+    if day < rules.today(now) or (at is not None and moment <= now):
+        return None
+    return moment
+
+
+def callback_due(callback_at: datetime | None, now: datetime, rules: Rules) -> bool:
+    """Has a call-back date come (it is today or earlier in the rep's zone)?"""
+    return callback_at is not None and rules.local(callback_at).date() <= rules.today(now)
 
 
 class ActionError(StrEnum):
@@ -111,6 +154,32 @@ def contact_status(open_ball_dues: list[datetime], now: datetime, rules: Rules) 
         if judge_due(due, now, rules) is DueVerdict.OK:
             return ContactStatus.CLIENT
     return ContactStatus.PROSPECT
+
+
+class OpenStep(Protocol):
+    """An open Next Step, as far as deciding who is a client goes."""
+
+    @property
+    def contact_id(self) -> int: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def due_at(self) -> datetime: ...
+
+
+def client_ids(open_steps: Iterable[OpenStep], now: datetime, rules: Rules) -> set[int]:
+    """The contacts that are clients by these open Next Steps (see :func:`contact_status`)."""
+    dues: dict[int, list[datetime]] = {}
+    for step in open_steps:
+        if step.kind == Kind.BALL:
+            dues.setdefault(step.contact_id, []).append(step.due_at)
+    return {
+        contact
+        for contact, due in dues.items()
+        if contact_status(due, now, rules) is ContactStatus.CLIENT
+    }
 
 
 def can_undo(created_at: datetime, now: datetime) -> bool:

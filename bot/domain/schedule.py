@@ -100,9 +100,7 @@ def due_for_rep(rep: RepRhythm, now: datetime) -> list[Due]:
     ]
 
 
-def due_lapsed(
-    rep: RepRhythm, steps: Iterable[tuple[int, datetime]], now: datetime
-) -> list[Due]:
+def due_lapsed(rep: RepRhythm, steps: Iterable[tuple[int, datetime]], now: datetime) -> list[Due]:
     """Ask "did it happen?" the first working morning after each open Next Step's date.
 
     ``steps`` are (Next Step id, due instant) of the rep's open Next Steps dated before today.

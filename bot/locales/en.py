@@ -29,23 +29,29 @@ MESSAGES: dict[str, str] = {
         "Everything else: /help"
     ),
     "help": (
-        "<b>Commands</b>\n\n"
+        "<b>Commands</b> (in this private chat; in a group only /help works)\n\n"
         "/call <i>name[, company] [phone][; note]</i>: log a call, then tap the outcome.\n"
         "  <code>/call Ivan Petrov, Romashka LLC +7 912 345-67-89</code>\n"
         "  <code>/call</code> alone: pick one of your recent contacts.\n"
         "  You can also share a contact from your phone's address book.\n\n"
-        "/nextstep <i>name</i>: record a Next Step, I'll ask when and what.\n"
-        "  One line for fast typists: "
-        "<code>/nextstep Ivan Petrov; tomorrow 3pm; demo at their office</code>\n"
+        "/nextstep <i>name[; when; what]</i>: record a Next Step, I'll ask what is missing.\n"
+        "  <code>/nextstep Ivan Petrov; tomorrow 3pm; demo at their office</code>\n"
         "  Dates: <code>tomorrow 15:00</code>, <code>fri 10:30</code>, "
         "<code>29.11 14:00</code>, <code>in 3 days</code>, <code>завтра 15:00</code>\n\n"
-        "/today: calls against your quota, balls back, today's meetings.\n"
+        "/today: calls against your quota, balls back, today's Next Steps.\n"
+        "  <code>/today</code>\n"
         "/undo: remove your last call or Next Step (within 15 minutes).\n"
+        "  <code>/undo</code>\n"
         "/cancel: leave the current question.\n"
-        "/help: this list."
+        "  <code>/cancel</code>\n"
+        "/start: the welcome and the method in short.\n"
+        "  <code>/start</code>\n"
+        "/help: this list.\n"
+        "  <code>/help</code>"
     ),
     # -- /call ---------------------------------------------------------------------------------
     "call.logged": "📞 Call {n} of {quota} today: <b>{name}</b>{details}\nHow did it go?",
+    "call.note": "📝 {note}",
     "call.again": "This message already logged a call to <b>{name}</b>: nothing was added.",
     "call.reopen": "📞 <b>{name}</b>: how did the call go?",
     "call.pick": "Who are you calling? Tap a contact, or type <code>/call name</code>.",
@@ -61,6 +67,9 @@ MESSAGES: dict[str, str] = {
     "group.ball": "🎾 Ball",
     "group.not_reached": "Not reached",
     "group.reached": "Reached, no Next Step",
+    "group.hint.ball": "A concrete Next Step with a date: the ball comes back.",
+    "group.hint.not_reached": "Nobody to talk to: the ball is still in your hand.",
+    "group.hint.reached": "You talked, but no Next Step: still a prospect.",
     "outcome.ns": "🎾 Next Step agreed",
     "outcome.na": "No answer",
     "outcome.bz": "Busy",
@@ -73,12 +82,15 @@ MESSAGES: dict[str, str] = {
     "outcome.si": "“Send info”",
     "outcome.ni": "Not interested",
     "result.line": "📞 <b>{name}</b>: {outcome}",
+    "result.ball": "🎾 A Next Step is agreed: the ball came back.",
     "result.not_reached": "Not reached: try again later, the ball is still in your hand.",
+    "result.wrong_number": "Wrong number: find the right one before the next try.",
     "result.polite_no": "A polite no: not a ball yet. {name} stays a prospect.",
     "result.not_interested": "Not interested. On to the next call!",
     "result.callback_ask": "When should you call back? Tap a date, type one, or skip.",
     "result.callback_set": "I'll put {name} back on your list on {day}.",
     "result.callback_skip": "No call-back date set.",
+    "result.callback_retry": "Or /cancel to leave the call-back date unset.",
     "callback.days": "In {n} days",
     "callback.week": "In a week",
     "callback.two_weeks": "In 2 weeks",
@@ -89,6 +101,7 @@ MESSAGES: dict[str, str] = {
         "Whose Next Step? <code>/nextstep Ivan Petrov</code>\n"
         "or in one line: <code>/nextstep Ivan Petrov; tomorrow 3pm; demo</code>"
     ),
+    "ns.pick": "Whose Next Step? Tap a contact, or type <code>/nextstep name</code>.",
     "ns.ask_day": "🎯 Next Step with <b>{name}</b>: when? Tap a day or type a date and time.",
     "ns.ask_time": "🎯 <b>{name}</b>, {day}: what time? Tap one or type it (e.g. 15:30).",
     "ns.ask_action": (
@@ -114,6 +127,7 @@ MESSAGES: dict[str, str] = {
         "{action}, {when}.\nBalls today: {balls}."
     ),
     "ns.saved_reminder": "🗓 Reminder saved: {action} with <b>{name}</b>, {when}. Not a ball.",
+    "ns.already": "This message already saved that Next Step: nothing was added.",
     "ns.cancel": "✖️ Cancel",
     "when.empty": "Type a date and time, e.g. <code>tomorrow 15:00</code>.",
     "when.unrecognised": (
@@ -155,8 +169,8 @@ MESSAGES: dict[str, str] = {
     ),
     "unknown": "I don't know that command. /help lists what I can do.",
     "edited": (
-        "Editing a command doesn't change what was logged. To fix an entry, /undo it and "
-        "send it again."
+        "Editing a message doesn't change what I saved. To fix an entry, /undo it and send it "
+        "again."
     ),
     "private_only": (
         "That works in a private chat with me, so that contacts' details stay out of the "
