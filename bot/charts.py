@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.reports import WeekChart
 
 BALL_COLOUR = "#c0392b"
+NAME_MAX = 18  # characters of a name beside its row: the cells keep the width
 EMPTY_COLOUR = "#eeeeee"
 
 
@@ -23,6 +24,11 @@ def _plain(name: str) -> str:
     """Drop what the default font cannot draw (emoji and other pictographs)."""
     kept = "".join(ch for ch in name if ord(ch) < 0x2190 or 0x2C00 <= ord(ch) < 0x2E00)
     return " ".join(kept.split()) or "?"
+
+
+def _short(name: str) -> str:
+    name = _plain(name)
+    return name if len(name) <= NAME_MAX else name[: NAME_MAX - 1].rstrip() + "…"
 
 
 def render_week_chart(chart: WeekChart) -> bytes:
@@ -61,7 +67,7 @@ def render_week_chart(chart: WeekChart) -> bytes:
                 axes.text(j, i + 0.24, f"● {balls}", ha="center", va="center", fontsize=9,
                           color="white" if dark else BALL_COLOUR, fontweight="bold")  # fmt: skip
     axes.set_xticks(range(cols), labels=chart.day_labels, fontsize=10)
-    axes.set_yticks(range(rows), labels=[_plain(name) for name in chart.names], fontsize=10)
+    axes.set_yticks(range(rows), labels=[_short(name) for name in chart.names], fontsize=10)
     axes.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False, length=0)
     axes.set_xticks([x - 0.5 for x in range(1, cols)], minor=True)
     axes.set_yticks([y - 0.5 for y in range(1, rows)], minor=True)
