@@ -163,7 +163,7 @@ def ratio_text(lang: Lang, calls: int, balls: int) -> str:
 # -- gathering ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class MemberActivity:
     member: Member
     rules: Rules
@@ -189,18 +189,21 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _span(activity: MemberActivity, day: date, *, with_block: bool = False) -> Span:
-    start, end = activity.rules.day_bounds(day)
-    block = activity.rules.block if with_block else None
-    block_start, block_end = block.bounds(day, activity.rules.tz) if block else (None, None)
-    return Span(
-        user_id=activity.member.user_id,
-        day=day.toordinal(),
-        start=start,
-        end=end,
-        block_start=block_start,
-        block_end=block_end,
-    )
+class _Bounds:
+    """Local days as UTC ranges, computed once per zone and day (most members share a zone)."""
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, date], tuple[datetime, datetime]] = {}
+
+    def span(self, activity: MemberActivity, day: date, *, with_block: bool = False) -> Span:
+        rules = activity.rules
+        key = (rules.tz.key, day)
+        bounds = self._days.get(key)
+        if bounds is None:
+            bounds = self._days[key] = rules.day_bounds(day)
+        block = rules.block if with_block else None
+        block_start, block_end = block.bounds(day, rules.tz) if block else (None, None)
+        return Span(activity.member.user_id, day.toordinal(), *bounds, block_start, block_end)
 
 
 async def _members(store: Store, team: Team) -> list[MemberActivity]:
@@ -210,42 +213,47 @@ async def _members(store: Store, team: Team) -> list[MemberActivity]:
     ]
 
 
-async def _count_calls(
-    store: Store, members: Sequence[MemberActivity], days: Sequence[date], block_day: date | None
+async def _count_days(
+    store: Store,
+    bounds: _Bounds,
+    members: Sequence[MemberActivity],
+    days: Sequence[date],
+    *,
+    balls: bool,
 ) -> None:
     by_id = {m.member.user_id: m for m in members}
-    spans = [_span(m, day, with_block=day == block_day) for m in members for day in days]
-    polite = [o.value for o in POLITE_NOS]
-    for row in await store.teams.call_counts(spans, polite):
-        activity = by_id[row.user_id]
-        day = date.fromordinal(row.day)
-        activity.calls[day] = row.calls
-        if day == block_day:
-            activity.polite_nos += row.polite_nos
-            activity.in_block += row.in_block
-
-
-async def _count_balls(
-    store: Store, members: Sequence[MemberActivity], days: Sequence[date]
-) -> None:
-    by_id = {m.member.user_id: m for m in members}
-    spans = [_span(m, day) for m in members for day in days]
-    for row in await store.teams.ball_counts(spans):
-        by_id[row.user_id].balls[date.fromordinal(row.day)] = row.balls
+    spans = [bounds.span(m, day) for m in members for day in days]
+    for row in await store.teams.day_counts(spans, balls=balls):
+        activity, day = by_id[row.user_id], date.fromordinal(row.day)
+        if row.calls:
+            activity.calls[day] = row.calls
+        if row.balls:
+            activity.balls[day] = row.balls
 
 
 async def gather_day(store: Store, team: Team, day: date, now: datetime) -> list[MemberActivity]:
-    """Each active member's ``day`` (their own local date), with streaks up to it."""
+    """Each active member's ``day`` (their own local date), with quota streaks up to it."""
     members = await _members(store, team)
     if not members:
         return members
+    bounds = _Bounds()
+    by_id = {m.member.user_id: m for m in members}
+    spans = [bounds.span(m, day, with_block=True) for m in members]
+    await _count_days(store, bounds, members, [day], balls=True)
+    for detail in await store.teams.day_details(spans, [o.value for o in POLITE_NOS]):
+        by_id[detail.user_id].polite_nos = detail.polite_nos
+        by_id[detail.user_id].in_block = detail.in_block
+    for steps in await store.teams.step_counts(spans, now):
+        by_id[steps.user_id].commitments = Commitments(steps.done, steps.dropped, steps.lapsed)
     settings = team.settings
-    looked = 0
-    pending = members
-    for window in STREAK_WINDOWS:
-        days = _days(day - timedelta(days=window - 1), day - timedelta(days=looked))
-        await _count_calls(store, pending, days, day if looked == 0 else None)
+    pending: Sequence[MemberActivity] = members
+    fetched_from = day
+    for window in STREAK_WINDOWS:  # look further back only for streaks still unbroken
         since = day - timedelta(days=window - 1)
+        await _count_days(
+            store, bounds, pending, _days(since, fetched_from - timedelta(days=1)), balls=False
+        )
+        fetched_from = since
         for activity in pending:
             activity.streak = quota_streak(
                 activity.calls,
@@ -253,25 +261,19 @@ async def gather_day(store: Store, team: Team, day: date, now: datetime) -> list
                 settings.workdays,
                 day,
                 since=since,
-                day_over=now >= activity.rules.day_bounds(day)[1],
+                day_over=now >= bounds.span(activity, day).end,
             )
         pending = [a for a in pending if a.streak is not None and not a.streak.complete]
-        looked = window
         if not pending:
             break
-    await _count_balls(store, members, [day])
-    by_id = {m.member.user_id: m for m in members}
-    for row in await store.teams.step_counts([_span(m, day) for m in members], now):
-        by_id[row.user_id].commitments = Commitments(row.done, row.dropped, row.lapsed)
     return members
 
 
 async def gather_period(store: Store, team: Team, first: date, last: date) -> list[MemberActivity]:
+    """Each active member's calls and balls on each of their local days from first to last."""
     members = await _members(store, team)
     if members:
-        days = _days(first, last)
-        await _count_calls(store, members, days, None)
-        await _count_balls(store, members, days)
+        await _count_days(store, _Bounds(), members, _days(first, last), balls=True)
     return members
 
 
@@ -295,7 +297,7 @@ async def build_summary(
         lines.append(t(lang, "summary.no_members"))
         return split_messages(lines)
     active = [m for m in members if m.calls.get(day, 0) or m.balls.get(day, 0)]
-    silent = [m for m in members if m not in active]
+    silent = [m for m in members if not (m.calls.get(day, 0) or m.balls.get(day, 0))]
     calls = sum(m.calls.get(day, 0) for m in members)
     balls = sum(m.balls.get(day, 0) for m in members)
     lines.extend(_team_lines(lang, team, members, day, workday, calls, balls))

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -126,8 +126,11 @@ class JoinResult(StrEnum):
     REJOINED = "rejoined"
 
 
-class Span(Model):
-    """One rep's local day (``day`` is its ordinal) as UTC instants, with their calling block."""
+class Span(NamedTuple):
+    """One rep's local day (``day`` is its ordinal) as UTC instants, with their calling block.
+
+    Plain tuples, not models: a month's leaderboard of a big team passes thousands of them.
+    """
 
     user_id: int
     day: int
@@ -137,21 +140,21 @@ class Span(Model):
     block_end: datetime | None = None
 
 
-class CallCount(Model):
+class DayCount(NamedTuple):
     user_id: int
     day: int
     calls: int
-    polite_nos: int
-    in_block: int
+    balls: int  # ball-type Next Steps recorded that day (0 when not asked for)
 
 
-class BallCount(Model):
+class DayDetail(NamedTuple):
     user_id: int
     day: int
-    balls: int
+    polite_nos: int
+    in_block: int  # calls logged inside the rep's calling block
 
 
-class StepCount(Model):
+class StepCount(NamedTuple):
     """A rep's ball-type Next Steps whose date came inside the spans, by status."""
 
     user_id: int
@@ -217,16 +220,6 @@ def _spans_json(spans: Iterable[Span], *, with_block: bool = False) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
-_SPANS = """
-    spans AS (
-        SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS day,
-               json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e,
-               json_extract(value, '$[4]') AS bs, json_extract(value, '$[5]') AS be
-        FROM json_each(:spans)
-    )
-"""
-
-
 PROFILE_SQL = f"""
     SELECT u.lang AS u_lang, u.tz AS u_tz, u.block_start AS u_bs, u.block_end AS u_be,
            (SELECT count(*) FROM memberships AS m JOIN teams AS x ON x.id = m.team_id
@@ -239,23 +232,38 @@ PROFILE_SQL = f"""
         ORDER BY m.joined_at DESC, m.team_id DESC LIMIT 1)
     WHERE u.id = ?
 """
-CALL_COUNTS_SQL = f"""
-    WITH {_SPANS}
-    SELECT spans.uid, spans.day, count(*) AS calls,
-           count(*) FILTER (WHERE c.outcome IN (SELECT value FROM json_each(:codes)))
-               AS polite_nos,
-           count(*) FILTER (WHERE c.at >= spans.bs AND c.at < spans.be) AS in_block
-    FROM spans JOIN calls AS c
-         ON c.owner_id = spans.uid AND c.at >= spans.s AND c.at < spans.e
-    GROUP BY spans.uid, spans.day
+_SPANS = """
+    spans AS (
+        SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS day,
+               json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e,
+               json_extract(value, '$[4]') AS bs, json_extract(value, '$[5]') AS be
+        FROM json_each(:spans)
+    )
 """
-BALL_COUNTS_SQL = f"""
+# One scalar subquery per span: counting calls reads only the covering index calls(owner_id,
+# at), never the table, which is what keeps a month for a big team in milliseconds.
+_CALLS_IN_SPAN = (
+    "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
+    "AND c.at >= spans.s AND c.at < spans.e)"
+)
+_BALLS_IN_SPAN = (
+    "(SELECT count(*) FROM next_steps AS n WHERE n.owner_id = spans.uid "
+    "AND n.created_at >= spans.s AND n.created_at < spans.e AND n.kind = 'ball')"
+)
+CALL_COUNTS_SQL = f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, 0 AS balls FROM spans"
+DAY_COUNTS_SQL = (
+    f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, {_BALLS_IN_SPAN} AS balls "
+    "FROM spans"
+)
+DAY_DETAILS_SQL = f"""
     WITH {_SPANS}
-    SELECT spans.uid, spans.day, count(*) AS balls
-    FROM spans JOIN next_steps AS s
-         ON s.owner_id = spans.uid AND s.created_at >= spans.s AND s.created_at < spans.e
-    WHERE s.kind = 'ball'
-    GROUP BY spans.uid, spans.day
+    SELECT uid, day,
+           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
+               AND c.at >= spans.s AND c.at < spans.e
+               AND c.outcome IN (SELECT value FROM json_each(:codes))) AS polite_nos,
+           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
+               AND c.at >= spans.bs AND c.at < spans.be) AS in_block
+    FROM spans
 """
 STEP_COUNTS_SQL = f"""
     WITH {_SPANS}
@@ -452,37 +460,26 @@ class TeamStore:
 
     # -- activity ----------------------------------------------------------------------------
 
-    async def call_counts(
-        self, spans: Sequence[Span], polite_nos: Iterable[str]
-    ) -> list[CallCount]:
-        """Calls per rep per local day: all, polite no's, and those inside the calling block.
+    async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
+        """Calls (and, if asked, balls back) per rep per local day, one row per span."""
+        if not spans:
+            return []
+        sql = DAY_COUNTS_SQL if balls else CALL_COUNTS_SQL
+        rows = await self.db.fetchall(sql, {"spans": _spans_json(spans)})
+        return [DayCount(*row) for row in rows]
 
-        Spans with no calls are left out.
-        """
+    async def day_details(
+        self, spans: Sequence[Span], polite_nos: Iterable[str]
+    ) -> list[DayDetail]:
+        """Polite no's, and calls inside the calling block, per span (the summary's day)."""
         if not spans:
             return []
         params = {
             "spans": _spans_json(spans, with_block=True),
             "codes": json.dumps(sorted(polite_nos)),
         }
-        rows = await self.db.fetchall(CALL_COUNTS_SQL, params)
-        return [
-            CallCount(
-                user_id=row["uid"],
-                day=row["day"],
-                calls=row["calls"],
-                polite_nos=row["polite_nos"],
-                in_block=row["in_block"],
-            )
-            for row in rows
-        ]
-
-    async def ball_counts(self, spans: Sequence[Span]) -> list[BallCount]:
-        """Balls back (ball-type Next Steps recorded) per rep per local day; zeros left out."""
-        if not spans:
-            return []
-        rows = await self.db.fetchall(BALL_COUNTS_SQL, {"spans": _spans_json(spans)})
-        return [BallCount(user_id=row["uid"], day=row["day"], balls=row["balls"]) for row in rows]
+        rows = await self.db.fetchall(DAY_DETAILS_SQL, params)
+        return [DayDetail(*row) for row in rows]
 
     async def step_counts(self, spans: Sequence[Span], now: datetime) -> list[StepCount]:
         """Ball-type Next Steps due inside the spans and no later than ``now``, by outcome.
@@ -493,9 +490,4 @@ class TeamStore:
             return []
         params = {"spans": _spans_json(spans), "now": to_ts(now)}
         rows = await self.db.fetchall(STEP_COUNTS_SQL, params)
-        return [
-            StepCount(
-                user_id=row["uid"], done=row["done"], dropped=row["dropped"], lapsed=row["lapsed"]
-            )
-            for row in rows
-        ]
+        return [StepCount(*row) for row in rows]

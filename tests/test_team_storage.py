@@ -15,8 +15,9 @@ from storage.migrations import LATEST, MIGRATIONS
 from storage.models import UserIn
 from storage.repo import Store
 from storage.teams import (
-    BALL_COUNTS_SQL,
     CALL_COUNTS_SQL,
+    DAY_COUNTS_SQL,
+    DAY_DETAILS_SQL,
     PROFILE_SQL,
     STEP_COUNTS_SQL,
     JoinResult,
@@ -100,15 +101,20 @@ def spans_param() -> str:
 
 
 @pytest.mark.parametrize(
-    ("sql", "index", "params"),
+    ("sql", "indexes", "params"),
     [
-        (CALL_COUNTS_SQL, "calls_owner_at", {"codes": '["th"]'}),
-        (BALL_COUNTS_SQL, "next_steps_owner_created", {}),
-        (STEP_COUNTS_SQL, "next_steps_owner_due", {"now": 0}),
+        (CALL_COUNTS_SQL, ["COVERING INDEX calls_owner_at"], {}),
+        (DAY_COUNTS_SQL, ["COVERING INDEX calls_owner_at", "INDEX next_steps_owner_created"], {}),
+        (
+            DAY_DETAILS_SQL,
+            ["INDEX calls_owner_at", "COVERING INDEX calls_owner_at"],
+            {"codes": "[]"},
+        ),
+        (STEP_COUNTS_SQL, ["INDEX next_steps_owner_due"], {"now": 0}),
     ],
 )
 async def test_activity_queries_use_their_index(
-    store: Store, sql: str, index: str, params: dict[str, object]
+    store: Store, sql: str, indexes: list[str], params: dict[str, object]
 ) -> None:
     plan = " | ".join(
         row[3]
@@ -116,9 +122,32 @@ async def test_activity_queries_use_their_index(
             "EXPLAIN QUERY PLAN " + sql, {"spans": spans_param(), **params}
         )
     )
-    assert f"USING INDEX {index}" in plan
-    for table in ("calls", "next_steps", "c ", "s "):
-        assert f"SCAN {table}" not in plan + " ", plan
+    for index in indexes:
+        assert f"USING {index}" in plan, plan
+    for table in ("calls", "next_steps", "c", "n", "s"):
+        assert f"SCAN {table} " not in plan + " ", plan
+
+
+async def test_day_counts_cut_days_per_span(store: Store) -> None:
+    teams = store.teams
+    contact = await store.ensure_contact(
+        IVAN, name="C", name_key="c", company=None, phone=None, now=NOW
+    )
+    for minutes in (0, 30, 90):  # 09:00, 09:30, 10:30
+        await store.log_call(
+            IVAN, name="C", name_key="c", company=None, phone=None, note=None,
+            at=NOW + timedelta(minutes=minutes), src_chat=1, src_message=minutes,
+        )  # fmt: skip
+    await store.set_outcome(IVAN.id, 1, "th")
+    spans = [
+        Span(IVAN.id, 1, NOW, NOW + timedelta(hours=1), NOW, NOW + timedelta(minutes=45)),
+        Span(IVAN.id, 2, NOW + timedelta(hours=1), NOW + timedelta(days=1)),
+        Span(222, 1, NOW, NOW + timedelta(days=1)),
+    ]
+    assert await teams.day_counts(spans) == [(IVAN.id, 1, 2, 0), (IVAN.id, 2, 1, 0), (222, 1, 0, 0)]
+    details = await teams.day_details(spans, ["th", "cl"])
+    assert details == [(IVAN.id, 1, 1, 2), (IVAN.id, 2, 0, 0), (222, 1, 0, 0)]
+    assert contact.id == 1
 
 
 async def test_profile_is_one_indexed_read(store: Store) -> None:
