@@ -333,15 +333,16 @@ class TeamStore:
             )
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int, now: datetime) -> bool:
-        """A group became a supergroup: the team follows the new chat id, nothing else changes.
+        """A group became a supergroup: the team follows the new chat id, nothing is lost.
 
-        Safe to call twice (Telegram reports the move in both the old and the new chat).
+        Safe to call twice (Telegram reports the move in both the old and the new chat). The
+        team is active afterwards: the bot is in the new chat, whatever the old one reported.
         """
         async with self.db.write() as conn:
             if await _one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
                 return False
-            cursor = await conn.execute(
-                "UPDATE teams SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
+            cursor = await conn.execute(  # the bot is in the new chat: the team is active
+                "UPDATE teams SET chat_id = ?, active = 1, updated_at = ? WHERE chat_id = ?",
                 (new_chat_id, to_ts(now), old_chat_id),
             )
             return cursor.rowcount == 1

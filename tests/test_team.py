@@ -152,6 +152,15 @@ async def test_group_upgraded_to_supergroup_team_follows(bot: BotHarness) -> Non
     assert "30 звонков" in last_text(sent)
 
 
+async def test_migration_after_the_old_group_reported_the_bot_gone(bot: BotHarness) -> None:
+    await make_team(bot, IVAN, OLGA)
+    await bot_status(bot, "member", "left", IVAN)  # the old group is gone with the upgrade
+    assert await bot.rows("SELECT active FROM teams") == [(0,)]
+    supergroup = {"id": SUPERGROUP_ID, "type": "supergroup", "title": "Sales"}
+    await bot.send(None, IVAN, chat=supergroup, migrate_from_chat_id=GROUP_ID)
+    assert await bot.rows("SELECT chat_id, active FROM teams") == [(SUPERGROUP_ID, 1)]
+
+
 async def test_chat_migrated_when_posting(bot: BotHarness) -> None:
     await make_team(bot, IVAN, OLGA)
     bot.api.fail_next(
