@@ -312,7 +312,7 @@ async def build_summary(
             lines.append(
                 _member_line(lang, entry, by_id[entry.score.user_id], day, workday, settings.quota)
             )
-    if silent:
+    if silent and workday:  # on a day off, nobody is expected to call
         lines.append("")
         lines.extend(_silent_lines(lang, silent))
     lines.append("")
