@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot.app import BallbackContext, Services
 from bot.domain.rules import Rules
+from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang, t
 from storage.models import UserIn
 
@@ -31,6 +32,7 @@ class Actor:
     lang: Lang
     rules: Rules
     now: datetime
+    team_id: int | None = None  # the team whose rules apply (see storage.teams.Profile)
 
     @property
     def id(self) -> int:
@@ -64,12 +66,33 @@ def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 
 async def actor(update: Update, context: BallbackContext) -> Actor:
+    """Who is asking, with their effective rules, in ONE indexed read.
+
+    Rules: the rep's own time zone and calling block, over their team's settings, over the
+    defaults; a rep in several teams follows the active team they joined most recently.
+    Language: the rep's explicit choice, else the team's ``lang`` unless ``auto``, else
+    Telegram's ``language_code``.
+    """
     services = context.services
     user = user_in(update)
-    stored = await services.store.get_user(user.id)
-    lang = pick_lang(user.language_code, stored.lang if stored else None)
-    tz = zone(stored.tz if stored else None, services.settings.zone)
-    return Actor(user=user, lang=lang, rules=Rules(tz=tz), now=services.clock.now())
+    profile = await services.store.teams.profile(user.id)
+    team = profile.team
+    lang = pick_lang(user.language_code, language_choice(profile.lang, team.lang if team else None))
+    if profile.tz and load_zone(profile.tz) is None:
+        log.warning("unknown stored time zone %r, using the team's or the default", profile.tz)
+    rules = effective_rules(
+        services.settings.zone,
+        team.settings if team else None,
+        personal_tz=profile.tz,
+        personal_block=profile.block,
+    )
+    return Actor(
+        user=user,
+        lang=lang,
+        rules=rules,
+        now=services.clock.now(),
+        team_id=team.id if team else None,
+    )
 
 
 def services_of(context: BallbackContext) -> Services:

@@ -100,6 +100,44 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) STRICT
         """,
     ),
+    # 2: teams (one per Telegram group), who is in which, a rep's own calling block.
+    (
+        """
+        CREATE TABLE teams (
+            id          INTEGER PRIMARY KEY,
+            chat_id     INTEGER NOT NULL UNIQUE,        -- the group; follows a supergroup upgrade
+            title       TEXT NOT NULL,
+            active      INTEGER NOT NULL DEFAULT 1,     -- 0 while the bot is out of the group
+            tz          TEXT NOT NULL,                  -- IANA zone
+            quota       INTEGER NOT NULL DEFAULT 20,    -- calls per working day
+            goal        INTEGER NOT NULL DEFAULT 1,     -- balls per day
+            cycle_days  INTEGER NOT NULL DEFAULT 30,
+            block_start INTEGER,                        -- calling block, minutes after midnight
+            block_end   INTEGER,
+            summary_at  INTEGER DEFAULT 1080,           -- daily summary, minutes; NULL: none
+            workdays    INTEGER NOT NULL DEFAULT 31,    -- bit n set: weekday n works (Mon = 0)
+            lang        TEXT NOT NULL DEFAULT 'auto' CHECK (lang IN ('ru', 'en', 'auto')),
+            setup_lang  TEXT NOT NULL DEFAULT 'en',     -- what 'auto' posts in when nobody asked
+            created_by  INTEGER,                        -- the admin who ran /setup
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE memberships (
+            team_id     INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            active      INTEGER NOT NULL DEFAULT 1,     -- 0 after /leave; the history stays
+            joined_at   INTEGER NOT NULL,               -- the latest /join
+            left_at     INTEGER,
+            PRIMARY KEY (team_id, user_id)
+        ) STRICT, WITHOUT ROWID
+        """,
+        "CREATE INDEX memberships_user ON memberships(user_id, active, joined_at)",
+        # A rep's own calling block, minutes after their local midnight (NULL: the team's).
+        "ALTER TABLE users ADD COLUMN block_start INTEGER",
+        "ALTER TABLE users ADD COLUMN block_end INTEGER",
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -30,6 +30,7 @@ from storage.models import (
     from_ts,
     to_ts,
 )
+from storage.teams import TeamStore
 
 _CONTACT_COLS = "id, owner_id, name, company, phone, note, callback_at, archived, created_at"
 _CALL_COLS = "id, owner_id, contact_id, at, outcome, note"
@@ -117,6 +118,7 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.teams = TeamStore(db)  # teams, membership and team activity (storage/teams.py)
 
     # -- users -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Settings
 from bot.logs import QUIET_LOGGERS, REDACTED, RedactingFormatter, make_handler, setup_logging
-from handlers import PRIVATE_COMMANDS
+from handlers import PRIVATE_COMMANDS, TEAM_PRIVATE_COMMANDS
 from handlers.common import MAX_CALLBACK_BYTES, button
 from tests.conftest import (
     IVAN,
@@ -157,7 +157,6 @@ async def test_an_edit_in_a_group_is_ignored(bot: BotHarness) -> None:
         "/today@ballback_test_bot",
         "/undo",
         "/cancel",
-        "/start",
     ],
 )
 async def test_a_private_command_in_a_group_runs_nothing_and_links_to_the_chat(
@@ -180,7 +179,8 @@ async def test_a_private_command_in_a_group_runs_nothing_and_links_to_the_chat(
 async def test_help_works_in_a_group_and_other_bots_commands_are_left_alone(
     bot: BotHarness,
 ) -> None:
-    assert "/call" in last_text(await bot.send("/help@ballback_test_bot", chat=group_chat()))
+    group_help = last_text(await bot.send("/help@ballback_test_bot", chat=group_chat()))
+    assert "/join" in group_help and "/summary" in group_help
     assert await bot.send("/call@another_bot Ivan", chat=group_chat()) == []
     assert await bot.send("just chatting", chat=group_chat()) == []
 
@@ -189,12 +189,17 @@ async def test_help_works_in_a_group_and_other_bots_commands_are_left_alone(
 
 
 async def test_the_command_menu_is_set_in_russian_and_english(bot: BotHarness) -> None:
-    requests = bot.api.calls("setMyCommands")
+    requests = [
+        r
+        for r in bot.api.calls("setMyCommands")
+        if r.params["scope"] == {"type": "all_private_chats"}
+    ]
     by_language = {r.params.get("language_code"): r.params for r in requests}
     assert set(by_language) == {"ru", "en", None}
     for params in by_language.values():
         assert params["scope"] == {"type": "all_private_chats"}
-        assert [c["command"] for c in params["commands"]] == list(PRIVATE_COMMANDS)
+        names = [c["command"] for c in params["commands"]]
+        assert names == [*PRIVATE_COMMANDS, *TEAM_PRIVATE_COMMANDS]
     descriptions = {
         lang: params["commands"][0]["description"] for lang, params in by_language.items()
     }

@@ -24,6 +24,27 @@ CALLBACK_TIME = time(9, 0)  # a call-back day given without an hour starts here
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """The daily calling block, in the rep's local time: ``start`` before ``end``, same day."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise ValueError("a calling block must end after it starts")
+
+    def bounds(self, day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+        """The UTC instants the block starts and ends on the local ``day``."""
+        start = datetime.combine(day, self.start, tz).astimezone(UTC)
+        end = datetime.combine(day, self.end, tz).astimezone(UTC)
+        return start, end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """The rules one rep works by (team settings, with their personal overrides applied)."""
 
@@ -32,6 +53,7 @@ class Rules:
     goal: int = DEFAULT_GOAL
     cycle_days: int = DEFAULT_CYCLE_DAYS
     workdays: frozenset[int] = WORKDAYS_MON_FRI  # Monday is 0
+    block: Block | None = None  # the daily calling block, if the team or the rep set one
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz)

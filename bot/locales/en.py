@@ -151,6 +151,187 @@ MESSAGES: dict[str, str] = {
     "today.step": "• {time} {action} with <b>{name}</b>{company}",
     "today.no_steps": "\nNo Next Steps today.",
     "today.no_ratio": "no balls yet",
+    # -- team: group, membership, settings ------------------------------------------------
+    "plural.days": "day|days",
+    "cmd.settings": "Your settings: time zone, calling block",
+    "cmd.set": "Change your time zone or calling block",
+    "gcmd.summary": "Today's team summary",
+    "gcmd.leaderboard": "Leaderboard: day, week or month",
+    "gcmd.join": "Join the team: your calls count here",
+    "gcmd.leave": "Leave the team",
+    "gcmd.settings": "The team's rules",
+    "gcmd.set": "Change a team rule (admins)",
+    "gcmd.setup": "Make this group a team (admins)",
+    "gcmd.help": "What I do in this group",
+    "team.hello": (
+        "👋 Hi! I'm Ballback: I keep a sales team's calling discipline.\n\n"
+        "1. A group admin sends /setup: this group becomes a team.\n"
+        "2. Everyone who makes calls sends /join here.\n"
+        "3. Calls and Next Steps are logged with me in private chat: {link}\n\n"
+        "In this group I post only counts (calls, balls back, streaks), never a contact's "
+        "name, company or phone."
+    ),
+    "team.help": (
+        "<b>Ballback in {team}</b>\n\n"
+        "/join: your calls count for this team · /leave: stop (your history stays)\n"
+        "/summary: today's numbers, per member and for the team\n"
+        "/leaderboard <i>day|week|month</i>: who brought balls back (week by default)\n"
+        "/settings: the team's rules · /set <i>key value</i>: change one (admins)\n"
+        "/setup: make this group a team (admins)\n\n"
+        "Calls and Next Steps are logged in private chat with me, never here."
+    ),
+    "team.group_only": (
+        "That works in your team's group chat. Add me to the group; an admin sends /setup "
+        "there, then everyone sends /join."
+    ),
+    "team.admin_unknown": "I couldn't check who is an admin here just now. Please try again.",
+    "team.setup_refused": (
+        "Only a group admin can make this group a team. Ask an admin to send /setup."
+    ),
+    "team.already": "<b>{team}</b> is already a team. /settings shows its rules.",
+    "team.created": (
+        "✅ <b>{team}</b> is now a team. Everyone who makes calls: send /join. "
+        "Admins change the rules with /set."
+    ),
+    "team.resumed": (
+        "👋 I'm back: <b>{team}</b> is a team again, with its members and history. "
+        "/summary shows today."
+    ),
+    "team.not_a_team": "This group is not a team yet: a group admin sends /setup first.",
+    "team.join_anonymous": (
+        "I can't tell who you are when you post as the group or a channel: send it as yourself."
+    ),
+    "team.join_already": "{name}, you are already in the team.",
+    "team.joined": (
+        "✅ {name} joined <b>{team}</b>: your calls count here from now on. "
+        "Log them with me in private chat: {link}"
+    ),
+    "team.joined_several": (
+        "You are in {n} other team(s) too: your quota and hours follow the team you joined "
+        "last (this one)."
+    ),
+    "team.left": "👋 {name} left the team. Their history stays.",
+    "team.not_member": "{name}, you are not in this team. /join adds you.",
+    "setting.quota": "Quota",
+    "setting.goal": "Goal",
+    "setting.cycle": "Sales cycle",
+    "setting.block": "Calling block",
+    "setting.summary": "Daily summary",
+    "setting.tz": "Time zone",
+    "setting.workdays": "Working days",
+    "setting.lang": "Language",
+    "settings.team_head": "⚙️ <b>Rules of {team}</b>",
+    "settings.line": "• {label}: <b>{value}</b>  <code>{key}</code>",
+    "settings.team_foot": "Admins change one with <code>/set key value</code>, e.g. "
+    "<code>/set quota 25</code>.",
+    "settings.mine_head": "⚙️ <b>Your settings</b> (you are not in a team: defaults apply)",
+    "settings.mine_head_team": "⚙️ <b>Your settings</b> (team <b>{team}</b>)",
+    "settings.mine_several": ("You are in {n} teams: the rules come from the one you joined last."),
+    "settings.mine_line": "• {label}: <b>{value}</b> ({source})",
+    "settings.source_mine": "yours",
+    "settings.source_team": "team",
+    "settings.source_default": "default",
+    "settings.mine_foot": (
+        "Yours to change: <code>/set tz Asia/Novosibirsk</code>, "
+        "<code>/set block 09:00-10:00</code>; back to the team's: <code>/set tz team</code>."
+    ),
+    "settings.every_day": "every day",
+    "settings.not_set": "not set",
+    "settings.off": "off",
+    "settings.zone": "{zone} (now {time} there)",
+    "settings.lang_ru": "Russian",
+    "settings.lang_en": "English",
+    "settings.lang_auto": "auto (each member's Telegram language)",
+    "set.usage": (
+        "<b>Team settings</b> (admins): <code>/set key value</code>\n"
+        "<code>/set quota 25</code>: calls per working day (1-500)\n"
+        "<code>/set goal 2</code>: balls per day (1-100)\n"
+        "<code>/set cycle 45</code>: sales cycle in days (1-365)\n"
+        "<code>/set block 10:00-11:00</code>: daily calling block (<code>off</code> removes it)\n"
+        "<code>/set summary 18:30</code>: time of the daily summary (<code>off</code>: none)\n"
+        "<code>/set tz Asia/Yekaterinburg</code>: time zone (a city or UTC+5 works too)\n"
+        "<code>/set workdays mon-fri</code>: working days\n"
+        "<code>/set lang ru</code>: ru, en or auto"
+    ),
+    "set.private_usage": (
+        "Here you can set your own:\n"
+        "<code>/set tz Asia/Novosibirsk</code>: your time zone (a city or UTC+7 works too)\n"
+        "<code>/set block 09:00-10:00</code>: your calling block\n"
+        "<code>/set tz team</code>, <code>/set block team</code>: back to the team's.\n"
+        "/settings shows what applies to you."
+    ),
+    "set.unknown": "There is no setting <code>{key}</code>.",
+    "set.refused": (
+        "Only a group admin can change the team's rules. /settings shows them to everyone."
+    ),
+    "set.team_only": (
+        "<code>{key}</code> is a team setting: ask an admin to change it in the group. "
+        "Here you can set your own time zone and calling block."
+    ),
+    "set.range": "{label} is a whole number from {low} to {high}.",
+    "set.missing": "The value is missing.",
+    "set.bad_time": "Write the time as hours:minutes, or <code>off</code>.",
+    "set.bad_block": "Write the block as start-end, or <code>off</code>.",
+    "set.block_order": "The block must end after it starts, on the same day.",
+    "set.bad_zone": (
+        "I don't know that time zone. A city (<code>Екатеринбург</code>, "
+        "<code>Novosibirsk</code>), a zone name (<code>Asia/Yekaterinburg</code>) or an offset "
+        "(<code>UTC+5</code>) works."
+    ),
+    "set.odd_offset": (
+        "Only whole hours work as an offset; for others use the zone name, e.g. "
+        "<code>Asia/Kolkata</code>."
+    ),
+    "set.bad_workdays": "Write working days like <code>mon-fri</code> or <code>mon,wed,fri</code>.",
+    "set.bad_lang": "The language is <code>ru</code>, <code>en</code> or <code>auto</code>.",
+    "set.example": "For example: <code>/set {key} {example}</code>",
+    "set.done": "✅ {label}: <b>{value}</b>",
+    "set.mine_done": "✅ Your {label}: <b>{value}</b>",
+    "set.mine_reset": "✅ You follow the team again. {label}: <b>{value}</b>",
+    # -- team: summary and leaderboard -----------------------------------------------------
+    "report.no_ratio": "—",
+    "summary.head": "📊 <b>{team}</b> · {day}",
+    "summary.no_members": "Nobody has joined the team yet: members send /join.",
+    "summary.calls": "📞 Calls: <b>{calls}</b> of {quota}",
+    "summary.calls_off": "📞 Calls: <b>{calls}</b> (a day off)",
+    "summary.balls": "🎾 Balls back: <b>{balls}</b> (goal {goal})",
+    "summary.ratio": "📐 Calls per ball: {ratio}",
+    "summary.polite": "💬 Polite no's: {n}",
+    "summary.quota_met": "✅ Quota met: {n} of {total}",
+    "summary.block": "⏰ Called in their calling block: {n} of {total}",
+    "summary.kept": "🤝 Kept commitments: {rate}% ({done} of {due})",
+    "summary.kept_none": "🤝 Kept commitments: no Next Steps came due",
+    "summary.best_streak": "🔥 Longest quota streak: {n} (working days), {names}",
+    "summary.members": "<b>Members</b>",
+    "summary.member": (
+        "{rank}. <b>{name}</b>: 📞 {calls}/{quota} · 🎾 {balls} · 📐 {ratio} · 💬 {polite}{extras}"
+    ),
+    "summary.silent": "😴 Nothing logged yet today ({n}):",
+    "summary.names": "{names}",
+    "summary.silent_more": "…and {n} more.",
+    "summary.legend": (
+        "<i>📞 calls/quota · 🎾 balls back · 📐 calls per ball · 💬 polite no's · "
+        "🤝 kept Next Steps · ⏰ called in the block · 🔥 quota streak</i>"
+    ),
+    "board.day": "Today",
+    "board.week": "This week",
+    "board.month": "This month",
+    "board.head": "🏆 <b>{team}</b> · {period} ({span})",
+    "board.line": "{place} <b>{name}</b>: 🎾 {balls} · 📐 {ratio} · 📞 {calls}",
+    "board.empty": "Nobody has logged a call yet. The first call puts you on the board.",
+    "board.count": "On the board: {ranked} of {members}.",
+    "board.not_yet": "{n} without a call yet: one call puts you on the board.",
+    "board.you_not_yet": "You are not on the board yet: log a call and you are.",
+    "board.usage": (
+        "<code>/leaderboard</code> shows this week; also <code>/leaderboard day</code> or "
+        "<code>/leaderboard month</code>."
+    ),
+    "chart.title": "{team}: calls and balls per day, {span}",
+    "chart.note": (
+        "Number: calls · ● balls back · colour: share of the quota ({quota}) · "
+        "top {shown} of {ranked}"
+    ),
+    "chart.caption": "📈 <b>{team}</b>: the week, calls and balls per member per day",
     # -- undo and cancel -----------------------------------------------------------------------
     "undo.confirm_call": "Remove your call to <b>{name}</b> at {time}{detail}?",
     "undo.confirm_step": "Remove the Next Step <i>{detail}</i> with <b>{name}</b>?",

@@ -154,6 +154,194 @@ MESSAGES: dict[str, str] = {
     "today.step": "• {time} {action} — <b>{name}</b>{company}",
     "today.no_steps": "\nНа сегодня шагов нет.",
     "today.no_ratio": "мячей пока нет",
+    # -- команда: группа, участники, настройки --------------------------------------------
+    "plural.days": "день|дня|дней",
+    "cmd.settings": "Ваши настройки: часовой пояс, блок звонков",
+    "cmd.set": "Изменить свой часовой пояс или блок звонков",
+    "gcmd.summary": "Сводка команды за сегодня",
+    "gcmd.leaderboard": "Рейтинг: день, неделя или месяц",
+    "gcmd.join": "Вступить в команду: ваши звонки считаются здесь",
+    "gcmd.leave": "Выйти из команды",
+    "gcmd.settings": "Правила команды",
+    "gcmd.set": "Изменить правило команды (админы)",
+    "gcmd.setup": "Сделать эту группу командой (админы)",
+    "gcmd.help": "Что я делаю в этой группе",
+    "team.hello": (
+        "👋 Привет! Я Ballback: держу дисциплину звонков отдела продаж.\n\n"
+        "1. Админ группы отправляет /setup — группа становится командой.\n"
+        "2. Все, кто звонит, отправляют здесь /join.\n"
+        "3. Звонки и следующие шаги записываются в личном чате со мной: {link}\n\n"
+        "В эту группу я пишу только цифры (звонки, вернувшиеся мячи, серии) — никогда имя, "
+        "компанию или телефон контакта."
+    ),
+    "team.help": (
+        "<b>Ballback в {team}</b>\n\n"
+        "/join — ваши звонки считаются в этой команде · /leave — выйти (история остаётся)\n"
+        "/summary — цифры за сегодня, по каждому и по команде\n"
+        "/leaderboard <i>day|week|month</i> — у кого вернулись мячи (по умолчанию неделя)\n"
+        "/settings — правила команды · /set <i>ключ значение</i> — изменить (админы)\n"
+        "/setup — сделать группу командой (админы)\n\n"
+        "Звонки и шаги записываются в личном чате со мной, не здесь."
+    ),
+    "team.group_only": (
+        "Это работает в группе вашей команды. Добавьте меня в группу; админ отправляет там "
+        "/setup, потом все — /join."
+    ),
+    "team.admin_unknown": "Не получилось проверить, кто здесь админ. Попробуйте ещё раз.",
+    "team.setup_refused": (
+        "Сделать группу командой может только админ группы. Попросите админа отправить /setup."
+    ),
+    "team.already": "<b>{team}</b> уже команда. Правила — в /settings.",
+    "team.created": (
+        "✅ <b>{team}</b> теперь команда. Все, кто звонит, — отправьте /join. "
+        "Админы меняют правила через /set."
+    ),
+    "team.resumed": (
+        "👋 Я снова здесь: <b>{team}</b> — снова команда, с участниками и историей. "
+        "Сводка за сегодня — /summary."
+    ),
+    "team.not_a_team": "Эта группа ещё не команда: сначала админ группы отправляет /setup.",
+    "team.join_anonymous": (
+        "Я не вижу, кто вы, когда вы пишете от имени группы или канала: отправьте от себя."
+    ),
+    "team.join_already": "{name}, вы уже в команде.",
+    "team.joined": (
+        "✅ {name} в команде <b>{team}</b>: ваши звонки теперь считаются здесь. "
+        "Записывайте их в личном чате со мной: {link}"
+    ),
+    "team.joined_several": (
+        "Вы ещё в других командах ({n}): норма и часы берутся из команды, в которую вы "
+        "вступили последней (из этой)."
+    ),
+    "team.left": "👋 {name} вышел(а) из команды. История остаётся.",
+    "team.not_member": "{name}, вы не в этой команде. /join — вступить.",
+    "setting.quota": "Норма",
+    "setting.goal": "Цель",
+    "setting.cycle": "Цикл сделки",
+    "setting.block": "Блок звонков",
+    "setting.summary": "Ежедневная сводка",
+    "setting.tz": "Часовой пояс",
+    "setting.workdays": "Рабочие дни",
+    "setting.lang": "Язык",
+    "settings.team_head": "⚙️ <b>Правила команды {team}</b>",
+    "settings.line": "• {label}: <b>{value}</b>  <code>{key}</code>",
+    "settings.team_foot": "Админы меняют так: <code>/set ключ значение</code>, например "
+    "<code>/set quota 25</code>.",
+    "settings.mine_head": (
+        "⚙️ <b>Ваши настройки</b> (вы не в команде: действуют значения по умолчанию)"
+    ),
+    "settings.mine_head_team": "⚙️ <b>Ваши настройки</b> (команда <b>{team}</b>)",
+    "settings.mine_several": (
+        "Вы в нескольких командах ({n}): правила берутся из той, где вы вступили последней."
+    ),
+    "settings.mine_line": "• {label}: <b>{value}</b> ({source})",
+    "settings.source_mine": "ваше",
+    "settings.source_team": "команды",
+    "settings.source_default": "по умолчанию",
+    "settings.mine_foot": (
+        "Можно изменить для себя: <code>/set tz Asia/Novosibirsk</code>, "
+        "<code>/set block 09:00-10:00</code>; вернуть командное: <code>/set tz team</code>."
+    ),
+    "settings.every_day": "каждый день",
+    "settings.not_set": "не задан",
+    "settings.off": "выключена",
+    "settings.zone": "{zone} (там сейчас {time})",
+    "settings.lang_ru": "русский",
+    "settings.lang_en": "английский",
+    "settings.lang_auto": "авто (язык Telegram каждого участника)",
+    "set.usage": (
+        "<b>Настройки команды</b> (админы): <code>/set ключ значение</code>\n"
+        "<code>/set quota 25</code> — звонков за рабочий день (1–500)\n"
+        "<code>/set goal 2</code> — мячей в день (1–100)\n"
+        "<code>/set cycle 45</code> — цикл сделки в днях (1–365)\n"
+        "<code>/set block 10:00-11:00</code> — ежедневный блок звонков "
+        "(<code>off</code> — убрать)\n"
+        "<code>/set summary 18:30</code> — время ежедневной сводки (<code>off</code> — без неё)\n"
+        "<code>/set tz Asia/Yekaterinburg</code> — часовой пояс (можно город или UTC+5)\n"
+        "<code>/set workdays mon-fri</code> — рабочие дни (можно <code>пн-пт</code>)\n"
+        "<code>/set lang ru</code> — ru, en или auto"
+    ),
+    "set.private_usage": (
+        "Здесь можно задать своё:\n"
+        "<code>/set tz Asia/Novosibirsk</code> — ваш часовой пояс (можно город или UTC+7)\n"
+        "<code>/set block 09:00-10:00</code> — ваш блок звонков\n"
+        "<code>/set tz team</code>, <code>/set block team</code> — вернуть командное.\n"
+        "Что действует для вас — в /settings."
+    ),
+    "set.unknown": "Настройки <code>{key}</code> нет.",
+    "set.refused": (
+        "Менять правила команды может только админ группы. Посмотреть их может каждый: /settings."
+    ),
+    "set.team_only": (
+        "<code>{key}</code> — настройка команды: попросите админа изменить её в группе. "
+        "Здесь можно задать свой часовой пояс и блок звонков."
+    ),
+    "set.range": "{label} — целое число от {low} до {high}.",
+    "set.missing": "Не указано значение.",
+    "set.bad_time": "Напишите время как часы:минуты или <code>off</code>.",
+    "set.bad_block": "Напишите блок как начало-конец или <code>off</code>.",
+    "set.block_order": "Блок должен заканчиваться позже, чем начинается, в тот же день.",
+    "set.bad_zone": (
+        "Не знаю такого часового пояса. Подойдёт город (<code>Екатеринбург</code>, "
+        "<code>Novosibirsk</code>), название пояса (<code>Asia/Yekaterinburg</code>) или "
+        "смещение (<code>UTC+5</code>)."
+    ),
+    "set.odd_offset": (
+        "Смещение можно указать только в целых часах; для других — название пояса, например "
+        "<code>Asia/Kolkata</code>."
+    ),
+    "set.bad_workdays": (
+        "Напишите рабочие дни так: <code>пн-пт</code>, <code>mon-fri</code> или "
+        "<code>mon,wed,fri</code>."
+    ),
+    "set.bad_lang": "Язык: <code>ru</code>, <code>en</code> или <code>auto</code>.",
+    "set.example": "Например: <code>/set {key} {example}</code>",
+    "set.done": "✅ {label}: <b>{value}</b>",
+    "set.mine_done": "✅ Ваше значение — {label}: <b>{value}</b>",
+    "set.mine_reset": "✅ Снова как в команде. {label}: <b>{value}</b>",
+    # -- команда: сводка и рейтинг ---------------------------------------------------------
+    "report.no_ratio": "—",
+    "summary.head": "📊 <b>{team}</b> · {day}",
+    "summary.no_members": "В команде пока никого: участники отправляют /join.",
+    "summary.calls": "📞 Звонки: <b>{calls}</b> из {quota}",
+    "summary.calls_off": "📞 Звонки: <b>{calls}</b> (выходной)",
+    "summary.balls": "🎾 Вернулось мячей: <b>{balls}</b> (цель {goal})",
+    "summary.ratio": "📐 Звонков на мяч: {ratio}",
+    "summary.polite": "💬 Вежливых отказов: {n}",
+    "summary.quota_met": "✅ Норму выполнили: {n} из {total}",
+    "summary.block": "⏰ Звонили в свой блок: {n} из {total}",
+    "summary.kept": "🤝 Выполненные договорённости: {rate}% ({done} из {due})",
+    "summary.kept_none": "🤝 Выполненные договорённости: сроков сегодня не было",
+    "summary.best_streak": "🔥 Самая длинная серия нормы: {n} (рабочих дней), {names}",
+    "summary.members": "<b>Участники</b>",
+    "summary.member": (
+        "{rank}. <b>{name}</b>: 📞 {calls}/{quota} · 🎾 {balls} · 📐 {ratio} · 💬 {polite}{extras}"
+    ),
+    "summary.silent": "😴 Сегодня пока ничего не записали ({n}):",
+    "summary.names": "{names}",
+    "summary.silent_more": "…и ещё {n}.",
+    "summary.legend": (
+        "<i>📞 звонки/норма · 🎾 мячи · 📐 звонков на мяч · 💬 вежливые отказы · "
+        "🤝 выполненные шаги · ⏰ звонил в блок · 🔥 серия нормы</i>"
+    ),
+    "board.day": "Сегодня",
+    "board.week": "Эта неделя",
+    "board.month": "Этот месяц",
+    "board.head": "🏆 <b>{team}</b> · {period} ({span})",
+    "board.line": "{place} <b>{name}</b>: 🎾 {balls} · 📐 {ratio} · 📞 {calls}",
+    "board.empty": "Пока никто не записал звонок. Первый звонок — и вы в рейтинге.",
+    "board.count": "В рейтинге: {ranked} из {members}.",
+    "board.not_yet": "Пока без звонков: {n}. Один звонок — и вы в рейтинге.",
+    "board.you_not_yet": "Вас пока нет в рейтинге: запишите звонок — и появитесь.",
+    "board.usage": (
+        "<code>/leaderboard</code> — эта неделя; ещё <code>/leaderboard day</code> или "
+        "<code>/leaderboard month</code>."
+    ),
+    "chart.title": "{team}: звонки и мячи по дням, {span}",
+    "chart.note": (
+        "Число — звонки · ● — мячи · цвет — доля нормы ({quota}) · первые {shown} из {ranked}"
+    ),
+    "chart.caption": "📈 <b>{team}</b>: неделя — звонки и мячи по участникам и дням",
     # -- отмена --------------------------------------------------------------------------------
     "undo.confirm_call": "Удалить звонок — <b>{name}</b> в {time}{detail}?",
     "undo.confirm_step": "Удалить шаг <i>{detail}</i> с <b>{name}</b>?",

@@ -1,0 +1,494 @@
+"""Teams: groups made into teams, who is in which, and the counts their summaries are built from.
+
+Reached as ``store.teams``. The activity queries take a list of :class:`Span` (one rep, one local
+day, as a UTC range) so that every rep's day is cut in their own time zone; the spans travel as
+one JSON parameter and each one is an indexed range lookup (``calls(owner_id, at)``,
+``next_steps(owner_id, created_at)`` / ``(owner_id, due_at)``), so the cost follows the number
+of reps and days asked about, not the size of the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import aiosqlite
+
+from bot.domain.rules import Block
+from bot.domain.team import (
+    Key,
+    Setting,
+    TeamSettings,
+    block_from_minutes,
+    from_minutes,
+    minutes,
+    workdays_from_mask,
+    workdays_mask,
+)
+from storage.db import Database
+from storage.models import Model, UserIn, from_ts, to_ts
+
+_TEAM_COLS = (
+    "id",
+    "chat_id",
+    "title",
+    "active",
+    "tz",
+    "quota",
+    "goal",
+    "cycle_days",
+    "block_start",
+    "block_end",
+    "summary_at",
+    "workdays",
+    "lang",
+    "setup_lang",
+    "created_at",
+)
+_TEAM_SELECT = ", ".join(_TEAM_COLS)
+
+
+class Team(Model):
+    id: int
+    chat_id: int
+    title: str
+    active: bool
+    tz: str
+    quota: int
+    goal: int
+    cycle_days: int
+    block_start: int | None = None
+    block_end: int | None = None
+    summary_at: int | None = None
+    workdays: int
+    lang: str
+    setup_lang: str
+    created_at: datetime
+
+    @property
+    def settings(self) -> TeamSettings:
+        return TeamSettings(
+            tz=self.tz,
+            quota=self.quota,
+            goal=self.goal,
+            cycle_days=self.cycle_days,
+            block=block_from_minutes(self.block_start, self.block_end),
+            summary_at=from_minutes(self.summary_at),
+            workdays=workdays_from_mask(self.workdays),
+            lang=self.lang,
+        )
+
+
+class Member(Model):
+    """An active member of a team, with their personal overrides."""
+
+    user_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    tz: str | None = None
+    block_start: int | None = None
+    block_end: int | None = None
+    joined_at: datetime
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
+
+    @property
+    def block(self) -> Block | None:
+        return block_from_minutes(self.block_start, self.block_end)
+
+
+class Profile(Model):
+    """What decides a rep's rules and language: their own row and their current team."""
+
+    known: bool = False  # the rep has a users row
+    lang: str | None = None
+    tz: str | None = None
+    block_start: int | None = None
+    block_end: int | None = None
+    team: Team | None = None  # the most recently joined active team, if any
+    teams: int = 0  # how many active teams they are in
+
+    @property
+    def block(self) -> Block | None:
+        return block_from_minutes(self.block_start, self.block_end)
+
+
+class JoinResult(StrEnum):
+    JOINED = "joined"
+    ALREADY = "already"
+    REJOINED = "rejoined"
+
+
+class Span(NamedTuple):
+    """One rep's local day (``day`` is its ordinal) as UTC instants, with their calling block.
+
+    Plain tuples, not models: a month's leaderboard of a big team passes thousands of them.
+    """
+
+    user_id: int
+    day: int
+    start: datetime
+    end: datetime
+    block_start: datetime | None = None
+    block_end: datetime | None = None
+
+
+class DayCount(NamedTuple):
+    user_id: int
+    day: int
+    calls: int
+    balls: int  # ball-type Next Steps recorded that day (0 when not asked for)
+
+
+class DayDetail(NamedTuple):
+    user_id: int
+    day: int
+    polite_nos: int
+    in_block: int  # calls logged inside the rep's calling block
+
+
+class StepCount(NamedTuple):
+    """A rep's ball-type Next Steps whose date came inside the spans, by status."""
+
+    user_id: int
+    done: int
+    dropped: int
+    lapsed: int
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        row: sqlite3.Row | None = await cursor.fetchone()
+        return row
+
+
+def _team(row: sqlite3.Row, prefix: str = "") -> Team:
+    values = {col: row[prefix + col] for col in _TEAM_COLS}
+    values["created_at"] = from_ts(values["created_at"])
+    values["active"] = bool(values["active"])
+    return Team(**values)
+
+
+def team_columns(setting: Setting) -> dict[str, Any]:
+    """The ``teams`` columns one validated setting writes."""
+    value = setting.value
+    if setting.key is Key.BLOCK:
+        block = value if isinstance(value, Block) else None
+        return {
+            "block_start": minutes(block.start) if block else None,
+            "block_end": minutes(block.end) if block else None,
+        }
+    if setting.key is Key.SUMMARY:
+        return {"summary_at": minutes(value) if value is not None else None}  # type: ignore[arg-type]
+    if setting.key is Key.WORKDAYS:
+        assert isinstance(value, frozenset)
+        return {"workdays": workdays_mask(value)}
+    column = {Key.CYCLE: "cycle_days"}.get(setting.key, setting.key.value)
+    return {column: value}
+
+
+_WRITABLE = frozenset(
+    {
+        "quota",
+        "goal",
+        "cycle_days",
+        "block_start",
+        "block_end",
+        "summary_at",
+        "tz",
+        "workdays",
+        "lang",
+    }
+)
+
+
+def _spans_json(spans: Iterable[Span], *, with_block: bool = False) -> str:
+    rows: list[list[int | None]] = []
+    for span in spans:
+        row: list[int | None] = [span.user_id, span.day, to_ts(span.start), to_ts(span.end)]
+        if with_block:
+            row.append(to_ts(span.block_start) if span.block_start else None)
+            row.append(to_ts(span.block_end) if span.block_end else None)
+        rows.append(row)
+    return json.dumps(rows, separators=(",", ":"))
+
+
+PROFILE_SQL = f"""
+    SELECT u.lang AS u_lang, u.tz AS u_tz, u.block_start AS u_bs, u.block_end AS u_be,
+           (SELECT count(*) FROM memberships AS m JOIN teams AS x ON x.id = m.team_id
+            WHERE m.user_id = u.id AND m.active = 1 AND x.active = 1) AS n_teams,
+           {", ".join(f"t.{col} AS t_{col}" for col in _TEAM_COLS)}
+    FROM users AS u
+    LEFT JOIN teams AS t ON t.id = (
+        SELECT m.team_id FROM memberships AS m JOIN teams AS x ON x.id = m.team_id
+        WHERE m.user_id = u.id AND m.active = 1 AND x.active = 1
+        ORDER BY m.joined_at DESC, m.team_id DESC LIMIT 1)
+    WHERE u.id = ?
+"""
+_SPANS = """
+    spans AS (
+        SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS day,
+               json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e,
+               json_extract(value, '$[4]') AS bs, json_extract(value, '$[5]') AS be
+        FROM json_each(:spans)
+    )
+"""
+# One scalar subquery per span: counting calls reads only the covering index calls(owner_id,
+# at), never the table, which is what keeps a month for a big team in milliseconds.
+_CALLS_IN_SPAN = (
+    "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
+    "AND c.at >= spans.s AND c.at < spans.e)"
+)
+_BALLS_IN_SPAN = (
+    "(SELECT count(*) FROM next_steps AS n WHERE n.owner_id = spans.uid "
+    "AND n.created_at >= spans.s AND n.created_at < spans.e AND n.kind = 'ball')"
+)
+CALL_COUNTS_SQL = f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, 0 AS balls FROM spans"
+DAY_COUNTS_SQL = (
+    f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, {_BALLS_IN_SPAN} AS balls "
+    "FROM spans"
+)
+DAY_DETAILS_SQL = f"""
+    WITH {_SPANS}
+    SELECT uid, day,
+           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
+               AND c.at >= spans.s AND c.at < spans.e
+               AND c.outcome IN (SELECT value FROM json_each(:codes))) AS polite_nos,
+           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
+               AND c.at >= spans.bs AND c.at < spans.be) AS in_block
+    FROM spans
+"""
+STEP_COUNTS_SQL = f"""
+    WITH {_SPANS}
+    SELECT spans.uid,
+           count(*) FILTER (WHERE s.status = 'done') AS done,
+           count(*) FILTER (WHERE s.status = 'dropped') AS dropped,
+           count(*) FILTER (WHERE s.status = 'open') AS lapsed
+    FROM spans JOIN next_steps AS s
+         ON s.owner_id = spans.uid AND s.due_at >= spans.s AND s.due_at < spans.e
+    WHERE s.kind = 'ball' AND s.due_at <= :now
+    GROUP BY spans.uid
+"""
+
+
+class TeamStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- teams -------------------------------------------------------------------------------
+
+    async def by_chat(self, chat_id: int) -> Team | None:
+        row = await self.db.fetchone(
+            f"SELECT {_TEAM_SELECT} FROM teams WHERE chat_id = ?", (chat_id,)
+        )
+        return _team(row) if row else None
+
+    async def get(self, team_id: int) -> Team | None:
+        row = await self.db.fetchone(f"SELECT {_TEAM_SELECT} FROM teams WHERE id = ?", (team_id,))
+        return _team(row) if row else None
+
+    async def setup(
+        self, chat_id: int, title: str, *, tz: str, lang: str, by: int, now: datetime
+    ) -> tuple[Team, bool]:
+        """Make the group a team (or wake up the one it was); ``True`` when it is new."""
+        ts = to_ts(now)
+        async with self.db.write() as conn:
+            existed = await _one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
+            row = await _one(
+                conn,
+                f"""INSERT INTO teams (chat_id, title, tz, setup_lang, created_by, created_at,
+                                       updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (chat_id) DO UPDATE SET active = 1, title = excluded.title,
+                        updated_at = excluded.updated_at
+                    RETURNING {_TEAM_SELECT}""",
+                (chat_id, title, tz, lang, by, ts, ts),
+            )
+        assert row is not None
+        return _team(row), existed is None
+
+    async def set_active(self, chat_id: int, active: bool, now: datetime) -> Team | None:
+        """The bot left (or came back to) the group: stop (or resume) posting there."""
+        async with self.db.write() as conn:
+            row = await _one(
+                conn,
+                f"""UPDATE teams SET active = ?, updated_at = ? WHERE chat_id = ?
+                    RETURNING {_TEAM_SELECT}""",
+                (int(active), to_ts(now), chat_id),
+            )
+        return _team(row) if row else None
+
+    async def set_title(self, chat_id: int, title: str, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE teams SET title = ?, updated_at = ? WHERE chat_id = ? AND title != ?",
+                (title, to_ts(now), chat_id, title),
+            )
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int, now: datetime) -> bool:
+        """A group became a supergroup: the team follows the new chat id, nothing is lost.
+
+        Safe to call twice (Telegram reports the move in both the old and the new chat). The
+        team is active afterwards: the bot is in the new chat, whatever the old one reported.
+        """
+        async with self.db.write() as conn:
+            if await _one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
+                return False
+            cursor = await conn.execute(  # the bot is in the new chat: the team is active
+                "UPDATE teams SET chat_id = ?, active = 1, updated_at = ? WHERE chat_id = ?",
+                (new_chat_id, to_ts(now), old_chat_id),
+            )
+            return cursor.rowcount == 1
+
+    async def apply(self, team_id: int, setting: Setting, now: datetime) -> Team:
+        """Store one validated setting; returns the team as it is now."""
+        columns = team_columns(setting)
+        if not columns.keys() <= _WRITABLE:
+            raise ValueError(f"not a team setting: {sorted(columns)}")
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        async with self.db.write() as conn:
+            row = await _one(
+                conn,
+                f"""UPDATE teams SET {assignments}, updated_at = :now WHERE id = :id
+                    RETURNING {_TEAM_SELECT}""",
+                {**columns, "now": to_ts(now), "id": team_id},
+            )
+        assert row is not None
+        return _team(row)
+
+    # -- membership --------------------------------------------------------------------------
+
+    async def join(self, team_id: int, user: UserIn, now: datetime) -> JoinResult:
+        from storage.repo import Store
+
+        ts = to_ts(now)
+        async with self.db.write() as conn:
+            await Store._upsert_user(conn, user, now)
+            row = await _one(
+                conn,
+                "SELECT active FROM memberships WHERE team_id = ? AND user_id = ?",
+                (team_id, user.id),
+            )
+            if row is not None and row["active"]:
+                return JoinResult.ALREADY
+            await conn.execute(
+                """INSERT INTO memberships (team_id, user_id, joined_at) VALUES (?, ?, ?)
+                   ON CONFLICT (team_id, user_id) DO UPDATE SET active = 1,
+                       joined_at = excluded.joined_at, left_at = NULL""",
+                (team_id, user.id, ts),
+            )
+        return JoinResult.JOINED if row is None else JoinResult.REJOINED
+
+    async def leave(self, team_id: int, user_id: int, now: datetime) -> bool:
+        """Mark the rep inactive in the team; their calls and history stay."""
+        async with self.db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE memberships SET active = 0, left_at = ?
+                   WHERE team_id = ? AND user_id = ? AND active = 1""",
+                (to_ts(now), team_id, user_id),
+            )
+            return cursor.rowcount == 1
+
+    async def members(self, team_id: int) -> list[Member]:
+        rows = await self.db.fetchall(
+            """SELECT u.id, u.first_name, u.last_name, u.username, u.tz, u.block_start,
+                      u.block_end, m.joined_at
+               FROM memberships AS m JOIN users AS u ON u.id = m.user_id
+               WHERE m.team_id = ? AND m.active = 1
+               ORDER BY m.joined_at, u.id""",
+            (team_id,),
+        )
+        return [
+            Member(
+                user_id=row["id"],
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                username=row["username"],
+                tz=row["tz"],
+                block_start=row["block_start"],
+                block_end=row["block_end"],
+                joined_at=from_ts(row["joined_at"]),
+            )
+            for row in rows
+        ]
+
+    async def profile(self, user_id: int) -> Profile:
+        """The rep's own settings and current team, in ONE indexed read.
+
+        The current team is the active team they joined most recently (ties: the higher team
+        id), so a rep in several teams always gets the same, predictable rules.
+        """
+        row = await self.db.fetchone(PROFILE_SQL, (user_id,))
+        if row is None:
+            return Profile()
+        return Profile(
+            known=True,
+            lang=row["u_lang"],
+            tz=row["u_tz"],
+            block_start=row["u_bs"],
+            block_end=row["u_be"],
+            team=_team(row, "t_") if row["t_id"] is not None else None,
+            teams=row["n_teams"],
+        )
+
+    async def set_personal_tz(self, user: UserIn, tz: str | None, now: datetime) -> None:
+        from storage.repo import Store
+
+        async with self.db.write() as conn:
+            await Store._upsert_user(conn, user, now)
+            await conn.execute("UPDATE users SET tz = ? WHERE id = ?", (tz, user.id))
+
+    async def set_personal_block(self, user: UserIn, block: Block | None, now: datetime) -> None:
+        from storage.repo import Store
+
+        async with self.db.write() as conn:
+            await Store._upsert_user(conn, user, now)
+            await conn.execute(
+                "UPDATE users SET block_start = ?, block_end = ? WHERE id = ?",
+                (
+                    minutes(block.start) if block else None,
+                    minutes(block.end) if block else None,
+                    user.id,
+                ),
+            )
+
+    # -- activity ----------------------------------------------------------------------------
+
+    async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
+        """Calls (and, if asked, balls back) per rep per local day, one row per span."""
+        if not spans:
+            return []
+        sql = DAY_COUNTS_SQL if balls else CALL_COUNTS_SQL
+        rows = await self.db.fetchall(sql, {"spans": _spans_json(spans)})
+        return [DayCount(*row) for row in rows]
+
+    async def day_details(
+        self, spans: Sequence[Span], polite_nos: Iterable[str]
+    ) -> list[DayDetail]:
+        """Polite no's, and calls inside the calling block, per span (the summary's day)."""
+        if not spans:
+            return []
+        params = {
+            "spans": _spans_json(spans, with_block=True),
+            "codes": json.dumps(sorted(polite_nos)),
+        }
+        rows = await self.db.fetchall(DAY_DETAILS_SQL, params)
+        return [DayDetail(*row) for row in rows]
+
+    async def step_counts(self, spans: Sequence[Span], now: datetime) -> list[StepCount]:
+        """Ball-type Next Steps due inside the spans and no later than ``now``, by outcome.
+
+        ``lapsed`` are the ones still open although their date has come.
+        """
+        if not spans:
+            return []
+        params = {"spans": _spans_json(spans), "now": to_ts(now)}
+        rows = await self.db.fetchall(STEP_COUNTS_SQL, params)
+        return [StepCount(*row) for row in rows]
