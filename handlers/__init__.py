@@ -9,7 +9,17 @@ from telegram.ext import CallbackQueryHandler
 from bot.app import BallbackApp, BallbackContext
 from bot.locales import LANGS, pick_lang, t
 
-PRIVATE_COMMANDS = ("call", "nextstep", "today", "undo", "cancel", "help", "start")
+PRIVATE_COMMANDS = (
+    "call",
+    "nextstep",
+    "today",
+    "pipeline",
+    "contact",
+    "undo",
+    "cancel",
+    "help",
+    "start",
+)
 
 
 async def stale_button(update: Update, context: BallbackContext) -> None:
@@ -22,12 +32,13 @@ async def stale_button(update: Update, context: BallbackContext) -> None:
 
 
 def register(app: BallbackApp) -> None:
-    from handlers import calls, errors, nextsteps, start, today
+    from handlers import calls, errors, nextsteps, pipeline, start, today
 
     start.register_first(app)  # edited commands, group guard, /start, /help
     calls.register(app)  # /call, shared contacts, outcome and call-back buttons
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
+    pipeline.register(app)  # /pipeline, /contact, the contact card's buttons
     start.register_last(app)  # unknown commands, free text (flow answers or a hint)
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

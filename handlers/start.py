@@ -11,7 +11,7 @@ from handlers.common import actor, lang_of, reply, text_for
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 # Commands that handle prospects' details: never run in a group.
-PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel")
+PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel", "pipeline", "contact")
 
 
 async def start(update: Update, context: BallbackContext) -> None:
@@ -30,7 +30,7 @@ async def start(update: Update, context: BallbackContext) -> None:
 
 
 async def help_command(update: Update, context: BallbackContext) -> None:
-    await reply(update, text_for(update, "help"))
+    await reply(update, text_for(update, "help") + "\n\n" + text_for(update, "help.pipeline"))
 
 
 async def unknown_command(update: Update, context: BallbackContext) -> None:
@@ -52,6 +52,7 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
     """Text outside a command: an answer to an open question, or a hint."""
     from handlers.calls import FLOW_CALLBACK, callback_typed
     from handlers.nextsteps import FLOW, flow_text, live_flow
+    from handlers.pipeline import FLOW_EDIT, edit_typed
 
     message = update.effective_message
     assert message is not None
@@ -62,6 +63,8 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
         await flow_text(update, context, who, flow, text)
     elif flow is not None and flow.kind == FLOW_CALLBACK:
         await callback_typed(update, context, who, int(flow.data["contact_id"]), text)
+    elif flow is not None and flow.kind == FLOW_EDIT:
+        await edit_typed(update, context, who, flow, text)
     else:
         await reply(update, t(who.lang, "hint"))
 

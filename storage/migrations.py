@@ -99,6 +99,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) STRICT
         """,
     ),
+    # 2: a rep's live contacts by call-back date: "due for a call" in /pipeline and the call
+    # sheet (call-backs by date, never-called ones in creation order) without a scan of all of
+    # the rep's contacts.
+    ("CREATE INDEX contacts_owner_callback ON contacts(owner_id, archived, callback_at)",),
 ]
 
 LATEST = len(MIGRATIONS)

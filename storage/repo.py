@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -30,6 +30,9 @@ from storage.models import (
     from_ts,
     to_ts,
 )
+
+if TYPE_CHECKING:
+    from storage.pipeline import PipelineStore
 
 _CONTACT_COLS = "id, owner_id, name, company, phone, note, callback_at, archived, created_at"
 _CALL_COLS = "id, owner_id, contact_id, at, outcome, note"
@@ -110,6 +113,13 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @property
+    def pipeline(self) -> PipelineStore:
+        """Clients and prospects, the contact card, import, export and forgetting a user."""
+        from storage.pipeline import PipelineStore
+
+        return PipelineStore(self.db)
 
     # -- users -------------------------------------------------------------------------------
 

@@ -148,6 +148,102 @@ MESSAGES: dict[str, str] = {
     "undo.gone": "That entry is already gone or too old to undo.",
     "cancel.done": "OK, left that question. Nothing was saved from it.",
     "cancel.nothing": "There is nothing to cancel. /help lists what I can do.",
+    # -- pipeline and the contact card ---------------------------------------------------------
+    "cmd.pipeline": "Clients, prospects due, whom to stop chasing",
+    "cmd.contact": "A contact's card and history",
+    "help.pipeline": (
+        "<b>Your pipeline</b>\n\n"
+        "/pipeline: your clients, the prospects due for a call, and whom to stop chasing.\n"
+        "/contact <i>name or phone</i>: a contact's card with every call and Next Step.\n"
+        "  <code>/contact Petrov</code>"
+    ),
+    "pl.title": "📈 <b>Your pipeline</b>",
+    "pl.counts": (
+        "🎾 Clients: <b>{clients}</b> · 📞 Due for a call: <b>{due}</b> · "
+        "🛑 Stop chasing: <b>{stop}</b>"
+    ),
+    "pl.head.c": "<b>🎾 Clients</b>, the soonest Next Step first{page}:",
+    "pl.head.p": "<b>📞 Due for a call</b>, call-backs first, then the never called{page}:",
+    "pl.head.s": "<b>🛑 Stop chasing</b>{page}:",
+    "pl.page": " (page {page} of {pages})",
+    "pl.empty.c": (
+        "No clients right now. A contact becomes one when they agree to a Next Step with a "
+        "date inside your {cycle}-day cycle."
+    ),
+    "pl.empty.p": (
+        "Nobody is due for a call. /call someone new, or send me a .csv or .xlsx list of "
+        "contacts to import."
+    ),
+    "pl.empty.s": "Nobody to stop chasing. 👍",
+    "pl.stop.method": (
+        "<i>Called 4 times or more in {cycle} days and never threw the ball back. Most people "
+        "you call are prospects: stop spending your best hours on these and call someone "
+        "new.</i>"
+    ),
+    "pl.row.client": "{n}. <b>{name}</b>{company}: {action}, {when}",
+    "pl.row.callback": "{n}. <b>{name}</b>{company}: call back since {day}",
+    "pl.row.new": "{n}. <b>{name}</b>{company}: never called",
+    "pl.row.stop": "{n}. <b>{name}</b>{company}: {calls} without a ball, the last {day}",
+    "pl.tab.c": "🎾 Clients {n}",
+    "pl.tab.p": "📞 Due {n}",
+    "pl.tab.s": "🛑 Stop {n}",
+    "pl.no_page": "That page is not there any more: the list has changed. Send /pipeline again.",
+    "contact.usage": (
+        "Whose card? <code>/contact Ivan Petrov</code> (part of the name or the phone is enough)."
+    ),
+    "contact.pick": "Several contacts match. Which one?",
+    "contact.none": (
+        "No contact matches <b>{query}</b>. Try part of the name or the phone, or see your "
+        "lists in /pipeline."
+    ),
+    "card.title": "👤 <b>{name}</b>",
+    "card.company": "🏢 {company}",
+    "card.phone": "📞 {phone}",
+    "card.client": "🎾 Client: {action}, {when}",
+    "card.prospect": "📇 Prospect: no Next Step with a date inside your cycle",
+    "card.stop": "🛑 Stop chasing: {calls} in {cycle} days without a ball back",
+    "card.callback": "⏰ Call back: {day}",
+    "card.archived": "🗄 Archived: left out of /pipeline and the call sheet",
+    "card.note": "📝 {note}",
+    "card.steps": "\n<b>Next Steps</b> ({n})",
+    "card.step": "• {created}: {action}, {when} ({status})",
+    "card.no_steps": "\nNo Next Steps yet.",
+    "card.calls": "\n<b>Calls</b> ({n})",
+    "card.call": "• {when}: {outcome}{note}",
+    "card.no_calls": "\nNo calls yet.",
+    "card.no_outcome": "no outcome yet",
+    "card.older": "… and {n} older",
+    "step.open": "open",
+    "step.lapsed": "lapsed",
+    "step.done": "done",
+    "step.dropped": "dropped",
+    "step.rescheduled": "rescheduled",
+    "step.reminder": "reminder",
+    "card.log_call": "📞 Log a call",
+    "card.next_step": "🎯 Next Step",
+    "card.edit_phone": "✏️ Phone",
+    "card.edit_company": "✏️ Company",
+    "card.archive": "🗄 Archive",
+    "card.restore": "♻️ Restore",
+    "card.ask_phone": (
+        "📞 Send the new phone number for <b>{name}</b>, e.g. <code>+7 912 345-67-89</code>, "
+        "or <code>-</code> to remove it. /cancel keeps it as it is."
+    ),
+    "card.ask_company": (
+        "🏢 Send the company for <b>{name}</b>, or <code>-</code> to remove it. /cancel keeps "
+        "it as it is."
+    ),
+    "card.bad_phone": (
+        "I couldn't read that phone number. Send it like <code>+7 912 345-67-89</code> or "
+        "<code>8 912 345-67-89</code>, <code>-</code> to remove it, or /cancel."
+    ),
+    "card.bad_company": (
+        "Send the company's name (100 characters at most), <code>-</code> to remove it, or /cancel."
+    ),
+    "card.saved": "✅ Saved.",
+    "card.archived_done": "🗄 Archived: {name} is out of your lists.",
+    "card.restored": "♻️ {name} is back in your pipeline.",
+    "card.call_again": "This card already logged a call. Open a fresh one with /contact.",
     # -- misc ----------------------------------------------------------------------------------
     "hint": (
         "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "
