@@ -15,6 +15,7 @@ PRIVATE_COMMANDS = (
     "today",
     "pipeline",
     "contact",
+    "list",
     "undo",
     "cancel",
     "help",
@@ -38,7 +39,7 @@ def register(app: BallbackApp) -> None:
     calls.register(app)  # /call, shared contacts, outcome and call-back buttons
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
-    pipeline.register(app)  # /pipeline, /contact, the contact card's buttons
+    pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
     start.register_last(app)  # unknown commands, free text (flow answers or a hint)
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

@@ -8,11 +8,14 @@ edit of the phone or company is a small flow whose answer is the next typed text
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
+from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -30,7 +33,9 @@ from bot.domain.pipeline import (
     stop_chasing,
 )
 from bot.domain.rules import ContactStatus, contact_status
-from bot.locales import Html, format_day, format_when, plural, t
+from bot.domain.sheet import Sheet, SheetRow, render_csv, render_pdf
+from bot.domain.transfer import phone_for_excel
+from bot.locales import Html, Lang, format_day, format_when, plural, t
 from handlers import calls, nextsteps
 from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
 from storage.models import Contact, Flow, NextStep
@@ -50,6 +55,8 @@ PICK_LIMIT = 8
 CARD_CALLS = 15
 CARD_STEPS = 10
 MAX_MESSAGE = 4000  # a little under Telegram's 4096
+SHEET_LIMIT = 300  # rows on the call sheet: a long day's calling, and a few pages of paper
+SHEET_BUTTON = "pl:l"  # "send me today's call sheet": under /pipeline, and for the morning nudge
 
 _PAGE_DATA = re.compile(r"^pl:([cps]):(\d{1,6})$")
 _CARD_DATA = re.compile(r"^k:([vcnpoar]):(\d{1,18})$")
@@ -228,6 +235,7 @@ def pipeline_keyboard(
         if page < pages:
             nav.append(button("›", f"pl:{section.value}:{page + 1}"))
         rows.append(nav)
+    rows.append([sheet_button(who.lang)])
     return keyboard(rows)
 
 
@@ -265,6 +273,120 @@ async def page_button(update: Update, context: BallbackContext) -> None:
     text, markup = rendered
     with contextlib.suppress(BadRequest):  # the same page again: "message is not modified"
         await query.edit_message_text(text, reply_markup=markup)
+
+
+# -- the call sheet ----------------------------------------------------------------------------
+
+
+def sheet_button(lang: Lang) -> InlineKeyboardButton:
+    """The button that sends the presser today's call sheet (the morning nudge can carry it)."""
+    return button(t(lang, "pl.sheet"), SHEET_BUTTON)
+
+
+def long_day(lang: Lang, day: date) -> str:
+    return (
+        f"{format_day(lang, day)} {day.year}"
+        if lang == "en"
+        else f"{format_day(lang, day)}.{day.year}"
+    )
+
+
+def last_call_text(who: Actor, row: DueRow) -> str:
+    if row.last_call_at is None:
+        return ""
+    label = outcome_label(who, row.last_outcome)
+    return f"{label} {who.rules.local(row.last_call_at):%d.%m}"
+
+
+async def build_sheet(context: BallbackContext, who: Actor) -> tuple[Sheet, int, str] | None:
+    """Today's call sheet: the prospects due for a call, in /pipeline's order, up to the limit.
+
+    Returns the sheet, how many are due in all, and that number as shown (``1000+``).
+    """
+    store = context.services.store.pipeline
+    rows = await due_rows(store, who, offset=0, limit=SHEET_LIMIT)
+    if not rows:
+        return None
+    after, before = client_window(who.now, who.rules)
+    due = await store.count_due(who.id, who.now, after, before, cap=DUE_CAP)
+    shown = f"{due.total}+" if due.capped else str(due.total)
+    name = " ".join(part for part in (who.user.first_name, who.user.last_name) if part)
+    lang = who.lang
+    # the PDF and the CSV are not HTML: their texts are formatted without escaping
+    sheet = Sheet(
+        title=t(lang, "sheet.title").format(name=name),
+        subtitle=t(lang, "sheet.subtitle").format(
+            day=long_day(lang, who.rules.today(who.now)),
+            quota=plural(lang, "plural.calls", who.rules.quota),
+            n=len(rows),
+        ),
+        hint=t(lang, "sheet.hint"),
+        tally=t(lang, "sheet.tally"),
+        quota=who.rules.quota,
+        columns=(
+            t(lang, "sheet.col.n"),
+            t(lang, "sheet.col.name"),
+            t(lang, "sheet.col.company"),
+            t(lang, "sheet.col.phone"),
+            t(lang, "sheet.col.last"),
+            t(lang, "sheet.col.called"),
+            t(lang, "sheet.col.ball"),
+            t(lang, "sheet.col.notes"),
+        ),
+        footer=t(lang, "sheet.footer"),
+        rows=[
+            SheetRow(
+                name=row.contact.name,
+                company=row.contact.company or "",
+                phone=format_phone(row.contact.phone) if row.contact.phone else "",
+                phone_csv=phone_for_excel(row.contact.phone) if row.contact.phone else "",
+                last_call=last_call_text(who, row),
+                note=row.contact.note or "",
+            )
+            for row in rows
+        ],
+    )
+    return sheet, due.total, shown
+
+
+async def send_sheet(update: Update, context: BallbackContext, who: Actor) -> None:
+    """Send today's call sheet as a PDF to print and the same rows as CSV."""
+    chat = update.effective_chat
+    assert chat is not None
+    built = await build_sheet(context, who)
+    if built is None:
+        await context.bot.send_message(chat.id, t(who.lang, "sheet.empty"))
+        return
+    sheet, total, shown = built
+    await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
+    pdf, csv = await asyncio.to_thread(lambda: (render_pdf(sheet), render_csv(sheet)))
+    day = who.rules.today(who.now)
+    caption = t(who.lang, "sheet.caption", day=Html(format_day(who.lang, day)), n=len(sheet.rows))
+    if total > len(sheet.rows):
+        caption += "\n" + t(who.lang, "sheet.more", shown=len(sheet.rows), total=shown)
+    await context.bot.send_document(
+        chat.id, InputFile(pdf, filename=f"call-sheet-{day.isoformat()}.pdf"), caption=caption
+    )
+    await context.bot.send_document(
+        chat.id,
+        InputFile(csv, filename=f"call-sheet-{day.isoformat()}.csv"),
+        caption=t(who.lang, "sheet.csv_caption"),
+    )
+
+
+async def list_command(update: Update, context: BallbackContext) -> None:
+    await send_sheet(update, context, await actor(update, context))
+
+
+async def list_button(update: Update, context: BallbackContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await actor(update, context)
+    if query.message.chat.id != who.id:  # the sheet is the presser's own: private chat only
+        await query.answer(t(who.lang, "button.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    await send_sheet(update, context, who)
 
 
 # -- the contact card ------------------------------------------------------------------------------
@@ -539,6 +661,8 @@ def register(app: BallbackApp) -> None:
         [
             CommandHandler("pipeline", pipeline_command, filters=PRIVATE),
             CommandHandler("contact", contact_command, filters=PRIVATE),
+            CommandHandler("list", list_command, filters=PRIVATE),
+            CallbackQueryHandler(list_button, pattern=rf"^{SHEET_BUTTON}$"),
             CallbackQueryHandler(page_button, pattern=_PAGE_DATA),
             CallbackQueryHandler(card_button, pattern=_CARD_DATA),
         ]

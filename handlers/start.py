@@ -11,7 +11,7 @@ from handlers.common import actor, lang_of, reply, text_for
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 # Commands that handle prospects' details: never run in a group.
-PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel", "pipeline", "contact")
+PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel", "pipeline", "contact", "list")
 
 
 async def start(update: Update, context: BallbackContext) -> None:

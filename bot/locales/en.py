@@ -155,7 +155,8 @@ MESSAGES: dict[str, str] = {
         "<b>Your pipeline</b>\n\n"
         "/pipeline: your clients, the prospects due for a call, and whom to stop chasing.\n"
         "/contact <i>name or phone</i>: a contact's card with every call and Next Step.\n"
-        "  <code>/contact Petrov</code>"
+        "  <code>/contact Petrov</code>\n"
+        "/list: today's call sheet to print (PDF), and the same list as CSV."
     ),
     "pl.title": "📈 <b>Your pipeline</b>",
     "pl.counts": (
@@ -188,6 +189,34 @@ MESSAGES: dict[str, str] = {
     "pl.tab.p": "📞 Due {n}",
     "pl.tab.s": "🛑 Stop {n}",
     "pl.no_page": "That page is not there any more: the list has changed. Send /pipeline again.",
+    "cmd.list": "Today's call sheet to print (PDF and CSV)",
+    "pl.sheet": "📋 Call sheet",
+    "sheet.title": "Call sheet: {name}",
+    "sheet.subtitle": "{day} · quota: {quota} · {n} to call",
+    "sheet.hint": (
+        "Tick “Called” for every dial and “Ball” when they agree to a Next Step with a date "
+        "inside your cycle. Log each call in the bot as you go: /call or the contact's card."
+    ),
+    "sheet.tally": "Calls:",
+    "sheet.col.n": "#",
+    "sheet.col.name": "Name",
+    "sheet.col.company": "Company",
+    "sheet.col.phone": "Phone",
+    "sheet.col.last": "Last outcome",
+    "sheet.col.called": "Called",
+    "sheet.col.ball": "Ball",
+    "sheet.col.notes": "Notes",
+    "sheet.footer": "Ballback · page {page} of {pages}",
+    "sheet.caption": (
+        "📋 Your call sheet for {day}: {n} to call. Print it before your calling block, tick "
+        "the boxes as you go, and log every call here."
+    ),
+    "sheet.more": "It has the first {shown} of the {total} due.",
+    "sheet.csv_caption": "The same list as CSV, for Excel.",
+    "sheet.empty": (
+        "Nobody is due for a call, so there is no sheet today. /call someone new, or send me a "
+        ".csv or .xlsx list of contacts to import."
+    ),
     "contact.usage": (
         "Whose card? <code>/contact Ivan Petrov</code> (part of the name or the phone is enough)."
     ),
