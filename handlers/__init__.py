@@ -33,13 +33,14 @@ async def stale_button(update: Update, context: BallbackContext) -> None:
 
 
 def register(app: BallbackApp) -> None:
-    from handlers import calls, errors, nextsteps, pipeline, start, today
+    from handlers import calls, errors, nextsteps, pipeline, start, today, transfer
 
     start.register_first(app)  # edited commands, group guard, /start, /help
     calls.register(app)  # /call, shared contacts, outcome and call-back buttons
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
     pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
+    transfer.register(app)  # contacts imported from a .csv/.xlsx file
     start.register_last(app)  # unknown commands, free text (flow answers or a hint)
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

@@ -30,7 +30,8 @@ async def start(update: Update, context: BallbackContext) -> None:
 
 
 async def help_command(update: Update, context: BallbackContext) -> None:
-    await reply(update, text_for(update, "help") + "\n\n" + text_for(update, "help.pipeline"))
+    sections = ("help", "help.pipeline", "help.transfer")
+    await reply(update, "\n\n".join(text_for(update, key) for key in sections))
 
 
 async def unknown_command(update: Update, context: BallbackContext) -> None:

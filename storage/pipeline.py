@@ -12,12 +12,25 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from storage.db import Database
-from storage.models import Call, Contact, Model, NextStep, from_ts, to_ts
-from storage.repo import _CALL_COLS, _CONTACT_COLS, _STEP_COLS, _call, _contact, _one, _step
+from storage.models import Call, Contact, Model, NextStep, UserIn, from_ts, to_ts
+from storage.repo import (
+    _CALL_COLS,
+    _CONTACT_COLS,
+    _STEP_COLS,
+    Store,
+    _call,
+    _contact,
+    _one,
+    _step,
+)
+
+if TYPE_CHECKING:
+    from bot.domain.transfer import ImportPlan
 
 _K_COLS = ", ".join(f"k.{col.strip()}" for col in _CONTACT_COLS.split(","))
 
@@ -388,3 +401,50 @@ class PipelineStore:
                 (int(archived), contact_id, owner_id),
             )
         return _contact(row) if row else None
+
+    # -- import ------------------------------------------------------------------------------
+
+    async def import_contacts(
+        self,
+        user: UserIn,
+        *,
+        phones: Sequence[str],
+        name_keys: Sequence[str],
+        plan: Callable[[list[Contact]], ImportPlan],
+        now: datetime,
+    ) -> ImportPlan:
+        """Import contacts in one transaction: all of the file, or (on any error) none of it.
+
+        The rep's contacts with one of ``phones`` or ``name_keys`` are read inside the
+        transaction and handed to ``plan``, which says what to create and what to fill in.
+        """
+        async with self.db.write() as conn:
+            await Store._upsert_user(conn, user, now)
+            known: dict[int, Contact] = {}
+            for column, values in (("phone", phones), ("name_key", name_keys)):
+                if not values:
+                    continue
+                async with conn.execute(
+                    f"""SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ?
+                        AND {column} IN (SELECT value FROM json_each(?))""",
+                    (user.id, json.dumps(list(values))),
+                ) as cursor:
+                    for row in await cursor.fetchall():
+                        known[row["id"]] = _contact(row)
+            result = plan(sorted(known.values(), key=lambda c: c.id))
+            await conn.executemany(
+                """INSERT INTO contacts (owner_id, name, name_key, company, phone, note,
+                                         created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (user.id, c.name, c.name_key, c.company, c.phone, c.note, to_ts(now))
+                    for c in result.creates
+                ],
+            )
+            await conn.executemany(
+                """UPDATE contacts SET company = coalesce(company, ?),
+                       phone = coalesce(phone, ?), note = coalesce(note, ?)
+                   WHERE id = ? AND owner_id = ?""",
+                [(f.company, f.phone, f.note, f.id, user.id) for f in result.fills],
+            )
+        return result

@@ -273,6 +273,64 @@ MESSAGES: dict[str, str] = {
     "card.archived_done": "🗄 Archived: {name} is out of your lists.",
     "card.restored": "♻️ {name} is back in your pipeline.",
     "card.call_again": "This card already logged a call. Open a fresh one with /contact.",
+    # -- import and export ----------------------------------------------------------------------
+    "help.transfer": (
+        "<b>Your contacts in and out</b>\n\n"
+        "Send me a <b>.csv</b> or <b>.xlsx</b> file to import contacts: a header row "
+        "(<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row; only "
+        "the name is required. Duplicates (the same phone, or the same name and company) "
+        "merge.\n"
+        "/export: your contacts, calls and Next Steps as CSV files for Excel.\n"
+        "/forget: delete everything I store about you."
+    ),
+    "import.done": "📥 <b>{file}</b>: import done.",
+    "import.created": "➕ New contacts: <b>{n}</b>",
+    "import.merged": "🔁 Merged with ones you had or repeated in the file: <b>{n}</b>",
+    "import.rejected": "⚠️ Rows left out: <b>{n}</b>",
+    "import.rejected_row": "• row {line}: {why}",
+    "import.more": "… and {n} more",
+    "import.why.no_name": "no name",
+    "import.why.name_too_long": "the name is over 100 characters",
+    "import.why.company_too_long": "the company is over 100 characters",
+    "import.why.note_too_long": "the note is over 1000 characters",
+    "import.why.bad_phone": "no phone number in “{value}”",
+    "import.why.name_taken": (
+        "you already have another “{value}”: add a company or a phone to tell them apart"
+    ),
+    "import.nothing": "Nothing was imported. Fix those rows and send the file again.",
+    "import.next": (
+        "Fix any rows left out and send the file again: what is already here merges, nothing "
+        "doubles. Your prospects are in /pipeline, and /list prints the call sheet."
+    ),
+    "import.not_a_table": (
+        "I can import contacts from a table: a <b>.csv</b> or <b>.xlsx</b> file with a header "
+        "row (<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row. "
+        "This file is not one, so nothing was imported."
+    ),
+    "import.old_excel": (
+        "That is the old Excel format (.xls). Save it as .xlsx or CSV in Excel and send it "
+        "again. Nothing was imported."
+    ),
+    "import.too_big": (
+        "That file is over {mb} MB. Split it into smaller files and send them one by one. "
+        "Nothing was imported."
+    ),
+    "import.too_many_rows": (
+        "That file has more than {rows} rows. Split it and send the parts one by one: what is "
+        "already here merges, nothing doubles. Nothing was imported."
+    ),
+    "import.empty": (
+        "That file has no contacts in it. Put a header row (<code>Name; Phone; Company; "
+        "Note</code>) and one contact per row."
+    ),
+    "import.no_name_column": (
+        "I couldn't find a name column, so nothing was imported. The first row should be "
+        "headers such as <code>Name; Phone; Company; Note</code> (or <code>Имя; Телефон; "
+        "Компания; Примечание</code>)."
+    ),
+    "import.download_failed": (
+        "I couldn't download that file from Telegram. Please send it again. Nothing was imported."
+    ),
     # -- misc ----------------------------------------------------------------------------------
     "hint": (
         "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "
