@@ -16,6 +16,7 @@ PRIVATE_COMMANDS = (
     "pipeline",
     "contact",
     "list",
+    "export",
     "undo",
     "cancel",
     "help",
@@ -40,7 +41,7 @@ def register(app: BallbackApp) -> None:
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
     pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
-    transfer.register(app)  # contacts imported from a .csv/.xlsx file
+    transfer.register(app)  # contacts imported from a .csv/.xlsx file, /export
     start.register_last(app)  # unknown commands, free text (flow answers or a hint)
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

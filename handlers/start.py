@@ -11,7 +11,9 @@ from handlers.common import actor, lang_of, reply, text_for
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 # Commands that handle prospects' details: never run in a group.
-PRIVATE_ONLY = ("call", "nextstep", "today", "undo", "cancel", "pipeline", "contact", "list")
+PRIVATE_ONLY: tuple[str, ...] = ("call", "nextstep", "today", "undo", "cancel")
+# ... and the pipeline's: contacts, the call sheet, a file with everything.
+PRIVATE_ONLY += ("pipeline", "contact", "list", "export")
 
 
 async def start(update: Update, context: BallbackContext) -> None:

@@ -1,33 +1,42 @@
-"""Contacts in and out: a ``.csv`` or ``.xlsx`` file sent to the bot is imported.
+"""Contacts in and out: import from a file, ``/export``.
 
-The file is checked before it is downloaded (its size) and after (size again, then whether it is
-a table at all); its rows are read and judged by :mod:`bot.domain.transfer`, and everything that
-passes is stored in one transaction, so a refused or failed file leaves nothing half-imported.
+A ``.csv`` or ``.xlsx`` file sent to the bot in private chat is imported. The file is checked
+before it is downloaded (its size) and after (size again, then whether it is a table at all);
+its rows are read and judged by :mod:`bot.domain.transfer`, and everything that passes is stored
+in one transaction, so a refused or failed file leaves nothing half-imported.
+
+``/export`` sends the rep's contacts, calls and Next Steps as a zip of three CSV files for Excel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from pathlib import PurePath
 
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.app import BallbackApp, BallbackContext
-from bot.domain.tables import MAX_BYTES, MAX_ROWS, TableError, read_table
+from bot.domain.outcomes import Outcome
+from bot.domain.rules import ContactStatus, contact_status
+from bot.domain.tables import MAX_BYTES, MAX_ROWS, TableError, read_table, write_csv, zip_files
 from bot.domain.transfer import (
     FileProblem,
     ImportPlan,
     Rejected,
     lookup_keys,
+    phone_for_excel,
     plan_import,
     read_contacts,
 )
-from bot.locales import t
+from bot.locales import plural, t
 from handlers.common import Actor, actor, reply
+from handlers.pipeline import step_status
+from storage.pipeline import ExportData
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +135,127 @@ async def import_document(update: Update, context: BallbackContext) -> None:
     await reply(update, report(who, file_name, plan, rejected))
 
 
+# -- /export -------------------------------------------------------------------------------------
+
+
+def stamp(who: Actor, moment: datetime | None) -> str:
+    """A moment in the rep's zone, the way Excel reads a date and time."""
+    return "" if moment is None else f"{who.rules.local(moment):%Y-%m-%d %H:%M}"
+
+
+def export_files(data: ExportData, who: Actor, *, with_owner: bool) -> dict[str, bytes]:
+    """contacts.csv, calls.csv and next_steps.csv; ``with_owner`` puts the rep's name first in
+    every row (the export of a whole team)."""
+    lang = who.lang
+
+    def header(*keys: str) -> list[str]:
+        columns = [t(lang, f"export.col.{key}") for key in keys]
+        return [t(lang, "export.col.rep"), *columns] if with_owner else columns
+
+    def rep(owner_id: int) -> list[str]:
+        return [data.owners.get(owner_id, str(owner_id))] if with_owner else []
+
+    def phone(e164: str | None) -> str:
+        return phone_for_excel(e164) if e164 else ""
+
+    def status(contact_id: int) -> str:
+        dues = data.open_balls.get(contact_id, [])
+        client = contact_status(dues, who.now, who.rules) is ContactStatus.CLIENT
+        return t(lang, "export.client" if client else "export.prospect")
+
+    def outcome(code: str | None) -> str:
+        parsed = Outcome.parse(code or "")
+        return t(lang, f"outcome.{parsed.value}") if parsed else ""
+
+    contacts = write_csv(
+        header("name", "company", "phone", "note", "status", "callback", "archived", "added"),
+        (
+            [
+                *rep(c.owner_id),
+                c.name,
+                c.company,
+                phone(c.phone),
+                c.note,
+                status(c.id),
+                stamp(who, c.callback_at),
+                t(lang, "export.yes") if c.archived else "",
+                stamp(who, c.created_at),
+            ]
+            for c in data.contacts
+        ),
+    )
+    calls = write_csv(
+        header("date", "name", "company", "phone", "outcome", "note"),
+        (
+            [
+                *rep(row.call.owner_id),
+                stamp(who, row.call.at),
+                row.contact_name,
+                row.contact_company,
+                phone(row.contact_phone),
+                outcome(row.call.outcome),
+                row.call.note,
+            ]
+            for row in data.calls
+        ),
+    )
+    steps = write_csv(
+        header("created", "due", "name", "company", "action", "kind", "step_status"),
+        (
+            [
+                *rep(s.owner_id),
+                stamp(who, s.created_at),
+                stamp(who, s.due_at),
+                s.contact_name,
+                s.contact_company,
+                s.action,
+                t(lang, f"export.kind.{s.kind}"),
+                step_status(who, s),
+            ]
+            for s in data.steps
+        ),
+    )
+    return {"contacts.csv": contacts, "calls.csv": calls, "next_steps.csv": steps}
+
+
+async def send_export(
+    update: Update, context: BallbackContext, who: Actor, owner_ids: list[int], *, team: bool
+) -> None:
+    """Send the export of these reps' data as a zip of three CSV files.
+
+    A team's export is the same call with every member's id and ``team=True`` (a first column
+    names the rep); the caller checks that the asker may see them.
+    """
+    chat = update.effective_chat
+    assert chat is not None
+    data = await context.services.store.pipeline.export_data(owner_ids)
+    if not data.contacts:
+        await reply(update, t(who.lang, "export.nothing"))
+        return
+    await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
+    archive = await asyncio.to_thread(lambda: zip_files(export_files(data, who, with_owner=team)))
+    day = who.rules.today(who.now).isoformat()
+    caption = t(
+        who.lang,
+        "export.caption",
+        contacts=plural(who.lang, "plural.contacts", len(data.contacts)),
+        calls=plural(who.lang, "plural.calls", len(data.calls)),
+        steps=plural(who.lang, "plural.steps", len(data.steps)),
+    )
+    await context.bot.send_document(
+        chat.id, InputFile(archive, filename=f"ballback-export-{day}.zip"), caption=caption
+    )
+
+
+async def export_command(update: Update, context: BallbackContext) -> None:
+    who = await actor(update, context)
+    await send_export(update, context, who, [who.id], team=False)
+
+
 def register(app: BallbackApp) -> None:
     app.add_handlers(
         [
             MessageHandler(filters.Document.ALL & PRIVATE, import_document),
+            CommandHandler("export", export_command, filters=PRIVATE),
         ]
     )

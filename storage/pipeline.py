@@ -88,6 +88,23 @@ class ChaseCandidate(Model):
         return max(self.calls)
 
 
+class ExportCall(Model):
+    call: Call
+    contact_name: str
+    contact_company: str | None = None
+    contact_phone: str | None = None
+
+
+class ExportData(Model):
+    """Everything stored about some reps' work, oldest first, grouped by rep."""
+
+    owners: dict[int, str]  # rep id -> full name
+    contacts: list[Contact]
+    calls: list[ExportCall]
+    steps: list[NextStep]
+    open_balls: dict[int, list[datetime]]  # contact id -> open ball-type Next Steps' dates
+
+
 class ContactHistory(Model):
     calls: list[Call]  # newest first
     steps: list[NextStep]  # newest first
@@ -448,3 +465,60 @@ class PipelineStore:
                 [(f.company, f.phone, f.note, f.id, user.id) for f in result.fills],
             )
         return result
+
+    # -- export ------------------------------------------------------------------------------
+
+    async def export_data(self, owner_ids: Sequence[int]) -> ExportData:
+        """The contacts, calls and Next Steps of these reps (one rep, or a whole team)."""
+        ids = json.dumps(list(owner_ids))
+        users = await self.db.fetchall(
+            """SELECT id, first_name, last_name FROM users
+               WHERE id IN (SELECT value FROM json_each(?))""",
+            (ids,),
+        )
+        contacts = await self.db.fetchall(
+            f"""SELECT {_CONTACT_COLS} FROM contacts
+                WHERE owner_id IN (SELECT value FROM json_each(?)) ORDER BY owner_id, id""",
+            (ids,),
+        )
+        calls = await self.db.fetchall(
+            f"""SELECT {", ".join(f"l.{c.strip()}" for c in _CALL_COLS.split(","))},
+                       k.name AS contact_name, k.company AS contact_company,
+                       k.phone AS contact_phone
+                FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
+                WHERE l.owner_id IN (SELECT value FROM json_each(?))
+                ORDER BY l.owner_id, l.at, l.id""",
+            (ids,),
+        )
+        steps = await self.db.fetchall(
+            f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+                WHERE s.owner_id IN (SELECT value FROM json_each(?))
+                ORDER BY s.owner_id, s.created_at, s.id""",
+            (ids,),
+        )
+        open_balls: dict[int, list[datetime]] = defaultdict(list)
+        for row in await self.db.fetchall(
+            """SELECT contact_id, due_at FROM next_steps
+               WHERE owner_id IN (SELECT value FROM json_each(?))
+                 AND status = 'open' AND kind = 'ball'""",
+            (ids,),
+        ):
+            open_balls[row["contact_id"]].append(_instant(row["due_at"]))
+        return ExportData(
+            owners={
+                row["id"]: " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+                for row in users
+            },
+            contacts=[_contact(row) for row in contacts],
+            calls=[
+                ExportCall(
+                    call=_call(row),
+                    contact_name=row["contact_name"],
+                    contact_company=row["contact_company"],
+                    contact_phone=row["contact_phone"],
+                )
+                for row in calls
+            ],
+            steps=[_step(row) for row in steps],
+            open_balls=dict(open_balls),
+        )

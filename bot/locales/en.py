@@ -331,6 +331,38 @@ MESSAGES: dict[str, str] = {
     "import.download_failed": (
         "I couldn't download that file from Telegram. Please send it again. Nothing was imported."
     ),
+    "cmd.export": "Download your contacts, calls and Next Steps",
+    "plural.contacts": "contact|contacts",
+    "plural.steps": "Next Step|Next Steps",
+    "export.caption": (
+        "📤 Your data: {contacts}, {calls}, {steps}. Three CSV files that Excel opens as they "
+        "are. contacts.csv can be sent back to me to import."
+    ),
+    "export.nothing": (
+        "You have no contacts yet, so there is nothing to export. /call someone, or send me a "
+        ".csv or .xlsx list of contacts."
+    ),
+    "export.col.rep": "Rep",
+    "export.col.name": "Name",
+    "export.col.company": "Company",
+    "export.col.phone": "Phone",
+    "export.col.note": "Note",
+    "export.col.status": "Status",
+    "export.col.callback": "Call back",
+    "export.col.archived": "Archived",
+    "export.col.added": "Added",
+    "export.col.date": "Date",
+    "export.col.outcome": "Outcome",
+    "export.col.created": "Agreed",
+    "export.col.due": "Due",
+    "export.col.action": "Action",
+    "export.col.kind": "Kind",
+    "export.col.step_status": "State",
+    "export.client": "client",
+    "export.prospect": "prospect",
+    "export.yes": "yes",
+    "export.kind.ball": "ball",
+    "export.kind.reminder": "reminder",
     # -- misc ----------------------------------------------------------------------------------
     "hint": (
         "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "

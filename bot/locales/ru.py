@@ -334,6 +334,38 @@ MESSAGES: dict[str, str] = {
     "import.download_failed": (
         "Не получилось скачать файл из Telegram. Пришлите его ещё раз. Ничего не загружено."
     ),
+    "cmd.export": "Скачать контакты, звонки и шаги",
+    "plural.contacts": "контакт|контакта|контактов",
+    "plural.steps": "шаг|шага|шагов",
+    "export.caption": (
+        "📤 Ваши данные: {contacts}, {calls}, {steps}. Три файла CSV, которые Excel открывает "
+        "как есть. contacts.csv можно прислать мне обратно для загрузки."
+    ),
+    "export.nothing": (
+        "Контактов пока нет, выгружать нечего. Позвоните через /call или пришлите мне список "
+        "контактов в .csv или .xlsx."
+    ),
+    "export.col.rep": "Менеджер",
+    "export.col.name": "Имя",
+    "export.col.company": "Компания",
+    "export.col.phone": "Телефон",
+    "export.col.note": "Заметка",
+    "export.col.status": "Статус",
+    "export.col.callback": "Перезвонить",
+    "export.col.archived": "В архиве",
+    "export.col.added": "Добавлен",
+    "export.col.date": "Дата",
+    "export.col.outcome": "Итог",
+    "export.col.created": "Договорились",
+    "export.col.due": "Когда",
+    "export.col.action": "Что",
+    "export.col.kind": "Вид",
+    "export.col.step_status": "Состояние",
+    "export.client": "клиент",
+    "export.prospect": "потенциальный клиент",
+    "export.yes": "да",
+    "export.kind.ball": "мяч",
+    "export.kind.reminder": "напоминание",
     # -- прочее --------------------------------------------------------------------------------
     "hint": (
         "Я записываю звонки и следующие шаги. Попробуйте <code>/call Иван Петров</code> или "
