@@ -21,6 +21,7 @@ PRIVATE_COMMANDS = (
     "cancel",
     "help",
     "start",
+    "forget",
 )
 
 
@@ -41,7 +42,7 @@ def register(app: BallbackApp) -> None:
     nextsteps.register(app)  # /nextstep, its flow buttons, /cancel
     today.register(app)  # /today, /undo
     pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
-    transfer.register(app)  # contacts imported from a .csv/.xlsx file, /export
+    transfer.register(app)  # contacts imported from a .csv/.xlsx file, /export, /forget
     start.register_last(app)  # unknown commands, free text (flow answers or a hint)
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

@@ -12,8 +12,8 @@ from handlers.common import actor, lang_of, reply, text_for
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 # Commands that handle prospects' details: never run in a group.
 PRIVATE_ONLY: tuple[str, ...] = ("call", "nextstep", "today", "undo", "cancel")
-# ... and the pipeline's: contacts, the call sheet, a file with everything.
-PRIVATE_ONLY += ("pipeline", "contact", "list", "export")
+# ... and the pipeline's: contacts, the call sheet, files with everything, deleting a user.
+PRIVATE_ONLY += ("pipeline", "contact", "list", "export", "forget")
 
 
 async def start(update: Update, context: BallbackContext) -> None:

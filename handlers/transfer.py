@@ -1,24 +1,25 @@
-"""Contacts in and out: import from a file, ``/export``.
+"""Contacts in and out: import from a file, ``/export``, ``/forget``.
 
 A ``.csv`` or ``.xlsx`` file sent to the bot in private chat is imported. The file is checked
 before it is downloaded (its size) and after (size again, then whether it is a table at all);
 its rows are read and judged by :mod:`bot.domain.transfer`, and everything that passes is stored
 in one transaction, so a refused or failed file leaves nothing half-imported.
 
-``/export`` sends the rep's contacts, calls and Next Steps as a zip of three CSV files for Excel.
+``/export`` sends the rep's contacts, calls and Next Steps as a zip of three CSV files for Excel;
+``/forget``, after a confirmation button, deletes everything the bot stores about the user.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from telegram import InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.app import BallbackApp, BallbackContext
 from bot.domain.outcomes import Outcome
@@ -34,7 +35,7 @@ from bot.domain.transfer import (
     read_contacts,
 )
 from bot.locales import plural, t
-from handlers.common import Actor, actor, reply
+from handlers.common import Actor, actor, button, keyboard, reply
 from handlers.pipeline import step_status
 from storage.pipeline import ExportData
 
@@ -54,6 +55,7 @@ TABLE_TYPES = frozenset(
     }
 )
 SHOWN_REJECTIONS = 20
+FORGET_TTL = timedelta(hours=1)  # a confirmation button older than this asks again
 
 
 def _mb(size: int) -> str:
@@ -252,10 +254,54 @@ async def export_command(update: Update, context: BallbackContext) -> None:
     await send_export(update, context, who, [who.id], team=False)
 
 
+# -- /forget ---------------------------------------------------------------------------------------
+
+
+async def forget_command(update: Update, context: BallbackContext) -> None:
+    who = await actor(update, context)
+    footprint = await context.services.store.pipeline.footprint(who.id)
+    text = t(
+        who.lang,
+        "forget.confirm",
+        contacts=plural(who.lang, "plural.contacts", footprint.contacts),
+        calls=plural(who.lang, "plural.calls", footprint.calls),
+        steps=plural(who.lang, "plural.steps", footprint.steps),
+    )
+    markup = keyboard(
+        [
+            [button(t(who.lang, "forget.yes"), "fg:y")],
+            [button(t(who.lang, "forget.no"), "fg:n")],
+        ]
+    )
+    await reply(update, text, markup)
+
+
+async def forget_button(update: Update, context: BallbackContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and query.message is not None
+    who = await actor(update, context)
+    if query.message.chat.id != who.id:  # only the user, in their own chat, forgets themselves
+        await query.answer(t(who.lang, "button.not_yours"), show_alert=True)
+        return
+    if query.data == "fg:n":
+        await query.answer()
+        await query.edit_message_text(t(who.lang, "forget.kept"))
+        return
+    if who.now - query.message.date > FORGET_TTL:
+        await query.answer(t(who.lang, "forget.expired"), show_alert=True)
+        await query.edit_message_text(t(who.lang, "forget.expired"))
+        return
+    await context.services.store.pipeline.forget_user(who.id)
+    await query.answer()
+    await query.edit_message_text(t(who.lang, "forget.done"))
+
+
 def register(app: BallbackApp) -> None:
     app.add_handlers(
         [
             MessageHandler(filters.Document.ALL & PRIVATE, import_document),
             CommandHandler("export", export_command, filters=PRIVATE),
+            CommandHandler("forget", forget_command, filters=PRIVATE),
+            CallbackQueryHandler(forget_button, pattern=r"^fg:[yn]$"),
         ]
     )

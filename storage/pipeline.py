@@ -105,6 +105,14 @@ class ExportData(Model):
     open_balls: dict[int, list[datetime]]  # contact id -> open ball-type Next Steps' dates
 
 
+class Footprint(Model):
+    """How much the bot stores about one user."""
+
+    contacts: int
+    calls: int
+    steps: int
+
+
 class ContactHistory(Model):
     calls: list[Call]  # newest first
     steps: list[NextStep]  # newest first
@@ -522,3 +530,27 @@ class PipelineStore:
             steps=[_step(row) for row in steps],
             open_balls=dict(open_balls),
         )
+
+    # -- forgetting a user -------------------------------------------------------------------
+
+    async def footprint(self, user_id: int) -> Footprint:
+        row = await self.db.fetchone(
+            """SELECT
+                   (SELECT count(*) FROM contacts WHERE owner_id = :u) AS contacts,
+                   (SELECT count(*) FROM calls WHERE owner_id = :u) AS calls,
+                   (SELECT count(*) FROM next_steps WHERE owner_id = :u) AS steps""",
+            {"u": user_id},
+        )
+        assert row is not None
+        return Footprint(contacts=row["contacts"], calls=row["calls"], steps=row["steps"])
+
+    async def forget_user(self, user_id: int) -> bool:
+        """Delete everything stored about a user, in one transaction.
+
+        Every table keyed by a user references ``users`` with ``ON DELETE CASCADE`` (contacts,
+        and through them calls and Next Steps; flows; team memberships), so deleting the user's
+        row deletes the rest. Returns whether there was anything to delete.
+        """
+        async with self.db.write() as conn:
+            cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            return cursor.rowcount == 1

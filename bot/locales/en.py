@@ -332,6 +332,7 @@ MESSAGES: dict[str, str] = {
         "I couldn't download that file from Telegram. Please send it again. Nothing was imported."
     ),
     "cmd.export": "Download your contacts, calls and Next Steps",
+    "cmd.forget": "Delete everything I store about you",
     "plural.contacts": "contact|contacts",
     "plural.steps": "Next Step|Next Steps",
     "export.caption": (
@@ -363,6 +364,21 @@ MESSAGES: dict[str, str] = {
     "export.yes": "yes",
     "export.kind.ball": "ball",
     "export.kind.reminder": "reminder",
+    "forget.confirm": (
+        "⚠️ This deletes everything I store about you: {contacts}, {calls}, {steps}, your "
+        "settings and your team membership. It cannot be undone, and team summaries will no "
+        "longer show you.\nTo keep a copy, /export first."
+    ),
+    "forget.yes": "🗑 Yes, delete everything",
+    "forget.no": "Keep my data",
+    "forget.done": (
+        "🗑 Done: everything I stored about you is deleted. If you write to me again, we start "
+        "from scratch."
+    ),
+    "forget.kept": "Kept: nothing was deleted.",
+    "forget.expired": (
+        "This confirmation is too old. Send /forget again if you still want to delete your data."
+    ),
     # -- misc ----------------------------------------------------------------------------------
     "hint": (
         "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "
