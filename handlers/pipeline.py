@@ -556,6 +556,10 @@ async def contact_command(update: Update, context: BallbackContext) -> None:
         await reply(update, t(who.lang, "contact.usage"), picker(who, recent) if recent else None)
         return
     key = name_key(query)
+    exact_match = await store.find_contact(who.id, key)  # the usual case, and an index lookup
+    if exact_match is not None:
+        await send_card(update, context, who, exact_match)
+        return
     found = await store.pipeline.search(who.id, key, normalise_phone(query), limit=PICK_LIMIT + 1)
     exact = [c for c in found if name_key(c.name) == key]
     if len(found) == 1 or len(exact) == 1:

@@ -28,6 +28,7 @@ from bot.domain.tables import MAX_BYTES, MAX_ROWS, TableError, read_table, write
 from bot.domain.transfer import (
     FileProblem,
     ImportPlan,
+    ImportRow,
     Rejected,
     lookup_keys,
     phone_for_excel,
@@ -84,6 +85,21 @@ def report(who: Actor, file_name: str, plan: ImportPlan, rejected: list[Rejected
     return "\n".join(lines)
 
 
+def parse_file(
+    data: bytes,
+) -> tuple[list[ImportRow], list[Rejected], list[str], list[str]] | TableError | FileProblem:
+    """The file's contacts, its rejected rows, and the phones and names to look up."""
+    table = read_table(data)
+    if isinstance(table, TableError):
+        return table
+    contacts = read_contacts(table)
+    if isinstance(contacts, FileProblem):
+        return contacts
+    rows, rejected = contacts
+    phones, keys = lookup_keys(rows)
+    return rows, rejected, phones, keys
+
+
 async def import_document(update: Update, context: BallbackContext) -> None:
     """A document in private chat: import it if it is a table of contacts."""
     message = update.effective_message
@@ -112,19 +128,12 @@ async def import_document(update: Update, context: BallbackContext) -> None:
     if len(data) > MAX_BYTES:
         await reply(update, t(who.lang, "import.too_big", mb=_mb(MAX_BYTES)))
         return
-    table = await asyncio.to_thread(read_table, data)
-    if isinstance(table, TableError):
-        await reply(update, t(who.lang, f"import.{table.value}", mb=_mb(MAX_BYTES), rows=MAX_ROWS))
+    parsed = await asyncio.to_thread(parse_file, data)  # CPU work: off the event loop
+    if isinstance(parsed, TableError | FileProblem):
+        await reply(update, t(who.lang, f"import.{parsed.value}", mb=_mb(MAX_BYTES), rows=MAX_ROWS))
         return
-    contacts = read_contacts(table)
-    if isinstance(contacts, FileProblem):
-        await reply(
-            update, t(who.lang, f"import.{contacts.value}", mb=_mb(MAX_BYTES), rows=MAX_ROWS)
-        )
-        return
-    rows, rejected = contacts
+    rows, rejected, phones, keys = parsed
     if rows:
-        phones, keys = lookup_keys(rows)
         plan = await context.services.store.pipeline.import_contacts(
             who.user,
             phones=phones,

@@ -9,6 +9,7 @@ chasing); the rules that decide (what a client is, when to stop chasing) are in
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections import defaultdict
@@ -283,30 +284,28 @@ class PipelineStore:
             "now": to_ts(now),
             "min_calls": min_calls,
         }
-        contacts = await self.db.fetchall(
-            f"""
-            WITH busy AS (
-                SELECT contact_id FROM calls
-                WHERE owner_id = :owner AND at >= :since AND at <= :now
-                GROUP BY contact_id HAVING count(*) >= :min_calls
-            )
-            SELECT {_K_COLS} FROM busy JOIN contacts AS k ON k.id = busy.contact_id
-            WHERE k.archived = 0 AND k.id NOT IN ({_CLIENT_IDS})
-            """,
-            params,
-        )
-        found = {row["id"]: _contact(row) for row in contacts}
-        if not found:
-            return []
-        ids = json.dumps(sorted(found))
         calls: dict[int, list[datetime]] = defaultdict(list)
         for row in await self.db.fetchall(
-            """SELECT contact_id, at FROM calls
-               WHERE owner_id = ? AND at >= ? AND at <= ?
-                 AND contact_id IN (SELECT value FROM json_each(?))""",
-            (owner_id, params["since"], params["now"], ids),
+            """
+            WITH recent AS (
+                SELECT contact_id, at, count(*) OVER (PARTITION BY contact_id) AS n
+                FROM calls WHERE owner_id = :owner AND at >= :since AND at <= :now
+            )
+            SELECT contact_id, at FROM recent WHERE n >= :min_calls
+            """,
+            params,
         ):
             calls[row["contact_id"]].append(_instant(row["at"]))
+        if not calls:
+            return []
+        ids = json.dumps(sorted(calls))
+        contacts = await self.db.fetchall(
+            f"""SELECT {_K_COLS} FROM contacts AS k
+                WHERE k.id IN (SELECT value FROM json_each(:ids)) AND k.archived = 0
+                  AND k.id NOT IN ({_CLIENT_IDS})""",
+            params | {"ids": ids},
+        )
+        found = {row["id"]: _contact(row) for row in contacts}
         balls: dict[int, list[datetime]] = defaultdict(list)
         for row in await self.db.fetchall(
             """SELECT contact_id, created_at FROM next_steps
@@ -441,7 +440,8 @@ class PipelineStore:
         """Import contacts in one transaction: all of the file, or (on any error) none of it.
 
         The rep's contacts with one of ``phones`` or ``name_keys`` are read inside the
-        transaction and handed to ``plan``, which says what to create and what to fill in.
+        transaction and handed to ``plan`` (run in a worker thread: it must be pure), which says
+        what to create and what to fill in.
         """
         async with self.db.write() as conn:
             await Store._upsert_user(conn, user, now)
@@ -456,7 +456,8 @@ class PipelineStore:
                 ) as cursor:
                     for row in await cursor.fetchall():
                         known[row["id"]] = _contact(row)
-            result = plan(sorted(known.values(), key=lambda c: c.id))
+            stored = sorted(known.values(), key=lambda c: c.id)
+            result = await asyncio.to_thread(plan, stored)  # pure CPU work: off the event loop
             await conn.executemany(
                 """INSERT INTO contacts (owner_id, name, name_key, company, phone, note,
                                          created_at)
