@@ -223,3 +223,17 @@ async def test_pipeline_is_private_only(bot: BotHarness) -> None:
     assert "private chat" in last_text(sent)
     sent = await bot.send("/contact Ivan", IVAN, chat=group_chat())
     assert "private chat" in last_text(sent)
+
+
+async def test_never_called_are_counted_up_to_a_cap(bot: BotHarness) -> None:
+    now = bot.clock.now()
+    for n in range(5):
+        await add_contact(bot, f"New {n}")
+    called = await add_contact(bot, "Due Call-back")
+    await add_call(bot, called, now - DAY, "cl")
+    await set_callback(bot, called, now - MINUTE)
+    after, before = client_window(now, Rules(tz=MSK))
+    count = await bot.store.pipeline.count_due(IVAN.id, now, after, before, cap=3)
+    assert (count.callbacks, count.never_called, count.capped, count.total) == (1, 3, True, 4)
+    count = await bot.store.pipeline.count_due(IVAN.id, now, after, before, cap=5)
+    assert (count.never_called, count.capped) == (5, False)
