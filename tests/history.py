@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.domain.contacts import name_key
 from storage.models import UserIn
-from tests.conftest import IVAN, BotHarness, Person, RecordedRequest
+from tests.conftest import IVAN, BotHarness, Person
+from tests.fakeapi import RecordedRequest
 
 _sources = itertools.count(900_000)
 

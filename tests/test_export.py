@@ -7,7 +7,8 @@ import io
 import zipfile
 from datetime import timedelta
 
-from tests.conftest import IVAN, OLGA, BotHarness, RecordedRequest, last_text
+from tests.conftest import IVAN, OLGA, BotHarness, last_text
+from tests.fakeapi import RecordedRequest
 from tests.history import add_call, add_contact, add_step
 from tests.test_import import contacts, send_file
 

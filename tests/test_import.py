@@ -22,7 +22,8 @@ from bot.domain.transfer import (
     read_contacts,
 )
 from storage.models import Contact
-from tests.conftest import IVAN, OLGA, BotHarness, Person, RecordedRequest, last_text
+from tests.conftest import IVAN, OLGA, BotHarness, Person, last_text
+from tests.fakeapi import RecordedRequest
 from tests.history import add_contact, user_of
 
 _file_ids = itertools.count(1)

@@ -9,8 +9,16 @@ from datetime import timedelta
 from pypdf import PdfReader
 
 from bot.domain.sheet import Sheet, SheetRow, render_pdf
-from tests.conftest import IVAN, OLGA, BotHarness, RecordedRequest, last_text, private_chat
-from tests.conftest import with_buttons as with_keyboard
+from tests.conftest import (
+    IVAN,
+    OLGA,
+    BotHarness,
+    buttons,
+    last_text,
+    private_chat,
+    with_buttons,
+)
+from tests.fakeapi import RecordedRequest
 from tests.history import add_call, add_contact, alerts, set_callback
 
 DAY = timedelta(days=1)
@@ -97,12 +105,8 @@ async def test_the_sheet_button_under_pipeline(bot: BotHarness) -> None:
     later = await add_contact(bot, "Anna")
     await set_callback(bot, later, bot.clock.now() + DAY)
     await add_contact(bot, "Boris")
-    pipeline = with_keyboard(await bot.send("/pipeline", IVAN))
-    assert ("📋 Call sheet", "pl:l") in [
-        (b["text"], b["callback_data"])
-        for row in pipeline.params["reply_markup"]["inline_keyboard"]
-        for b in row
-    ]
+    pipeline = with_buttons(await bot.send("/pipeline", IVAN))
+    assert ("📋 Call sheet", "pl:l") in buttons(pipeline)
     sent = await bot.tap("pl:l", pipeline.message_id)
     pdf, _ = documents(sent)
     text = pdf_text(pdf.files["document"].data)
