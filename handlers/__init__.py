@@ -19,7 +19,20 @@ from bot.locales import LANGS, Lang, pick_lang, t
 log = logging.getLogger(__name__)
 
 # The "/" menu of a private chat, in this order; each has a ``cmd.<name>`` catalog entry.
-PRIVATE_COMMANDS = ("call", "nextstep", "today", "undo", "cancel", "help", "start")
+PRIVATE_COMMANDS = (
+    "call",
+    "nextstep",
+    "today",
+    "pipeline",
+    "contact",
+    "list",
+    "export",
+    "undo",
+    "cancel",
+    "help",
+    "start",
+    "forget",
+)
 TEAM_PRIVATE_COMMANDS = ("settings", "set")  # a rep's own time zone and calling block
 GROUP_COMMANDS = ("summary", "leaderboard", "join", "leave", "settings", "set", "setup", "help")
 
@@ -34,7 +47,7 @@ async def stale_button(update: Update, context: BallbackContext) -> None:
 
 
 def register(app: BallbackApp) -> None:
-    from handlers import calls, errors, nextsteps, reports, start, team, today
+    from handlers import calls, errors, nextsteps, pipeline, reports, start, team, today, transfer
 
     team.register_first(app)  # group /start and /help (the private ones answer anywhere)
     start.register_first(app)  # edited messages, group guard, /start, /help
@@ -43,6 +56,8 @@ def register(app: BallbackApp) -> None:
     today.register(app)  # /today, /undo
     team.register(app)  # bot added/removed, migration, /setup /join /leave /settings /set
     reports.register(app)  # /summary, /leaderboard in the group
+    pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
+    transfer.register(app)  # contacts imported from a .csv/.xlsx file, /export, /forget
     start.register_last(app)  # unknown commands, free text (flow answers or a hint), the rest
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

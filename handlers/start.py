@@ -32,7 +32,8 @@ async def start(update: Update, context: BallbackContext) -> None:
 
 
 async def help_command(update: Update, context: BallbackContext) -> None:
-    await reply(update, text_for(update, "help"))
+    sections = ("help", "help.pipeline", "help.transfer")
+    await reply(update, "\n\n".join(text_for(update, key) for key in sections))
 
 
 async def unknown_command(update: Update, context: BallbackContext) -> None:
@@ -64,6 +65,7 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
     """Text outside a command: an answer to an open question, or a hint."""
     from handlers.calls import FLOW_CALLBACK, callback_typed
     from handlers.nextsteps import FLOW, flow_text, live_flow
+    from handlers.pipeline import FLOW_EDIT, edit_typed
 
     message = update.effective_message
     assert message is not None
@@ -74,6 +76,8 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
         await flow_text(update, context, who, flow, text)
     elif flow is not None and flow.kind == FLOW_CALLBACK:
         await callback_typed(update, context, who, int(flow.data["contact_id"]), text)
+    elif flow is not None and flow.kind == FLOW_EDIT:
+        await edit_typed(update, context, who, flow, text)
     else:
         await reply(update, t(who.lang, "hint"))
 

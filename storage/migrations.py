@@ -138,6 +138,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE users ADD COLUMN block_start INTEGER",
         "ALTER TABLE users ADD COLUMN block_end INTEGER",
     ),
+    # 3: a rep's live contacts by call-back date: "due for a call" in /pipeline and the call
+    # sheet (call-backs by date, never-called ones in creation order) without a scan of all of
+    # the rep's contacts.
+    ("CREATE INDEX contacts_owner_callback ON contacts(owner_id, archived, callback_at)",),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -31,6 +31,9 @@ from storage.models import (
     to_ts,
 )
 from storage.teams import TeamStore
+
+if TYPE_CHECKING:
+    from storage.pipeline import PipelineStore
 
 _CONTACT_COLS = "id, owner_id, name, company, phone, note, callback_at, archived, created_at"
 _CALL_COLS = "id, owner_id, contact_id, at, outcome, note"
@@ -119,6 +122,13 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.teams = TeamStore(db)  # teams, membership and team activity (storage/teams.py)
+
+    @property
+    def pipeline(self) -> PipelineStore:
+        """Clients and prospects, the contact card, import, export and forgetting a user."""
+        from storage.pipeline import PipelineStore
+
+        return PipelineStore(self.db)
 
     # -- users -------------------------------------------------------------------------------
 

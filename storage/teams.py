@@ -294,6 +294,17 @@ class TeamStore:
         row = await self.db.fetchone(f"SELECT {_TEAM_SELECT} FROM teams WHERE id = ?", (team_id,))
         return _team(row) if row else None
 
+    async def of_user(self, user_id: int) -> list[Team]:
+        """Active teams the user is in or set up, most recently joined first."""
+        rows = await self.db.fetchall(
+            f"""SELECT {_TEAM_SELECT} FROM teams
+                WHERE active = 1 AND (created_by = ?1 OR id IN (
+                    SELECT team_id FROM memberships WHERE user_id = ?1 AND active = 1))
+                ORDER BY id DESC""",
+            (user_id,),
+        )
+        return [_team(row) for row in rows]
+
     async def setup(
         self, chat_id: int, title: str, *, tz: str, lang: str, by: int, now: datetime
     ) -> tuple[Team, bool]:

@@ -200,6 +200,7 @@ class FakeBotAPI:
         self.chat_member_status: dict[int, str] = {}  # user_id -> status for getChatMember
         self.default_member_status = "administrator"
         self.file_contents: dict[str, bytes] = {}  # file_path -> bytes, served at base_file_url
+        self.files: dict[str, str] = {}  # file_id -> file_path, answered by getFile
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._message_ids = itertools.count(1)
@@ -282,6 +283,11 @@ class FakeBotAPI:
             _Failure(status, description, retry_after, migrate_to_chat_id, times)
         )
 
+    def register_file(self, file_id: str, path: str, content: bytes) -> None:
+        """Make ``getFile(file_id)`` answer with ``path`` and serve ``content`` there."""
+        self.files[file_id] = path
+        self.file_contents[path] = content
+
     def calls(self, method: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method]
 
@@ -357,6 +363,20 @@ class FakeBotAPI:
             status = self.chat_member_status.get(user_id, self.default_member_status)
             user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
             return _ok({"status": status, "user": user, **_MEMBER_EXTRAS.get(status, {})})
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            path = self.files.get(file_id)
+            if path is None:
+                return _error(400, "Bad Request: invalid file_id")
+            return _ok(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"unique-{file_id}",
+                    "file_size": len(self.file_contents.get(path, b"")),
+                    "file_path": path,
+                },
+                record=record,
+            )
         if method in MESSAGE_METHODS:
             if "inline_message_id" in params:
                 return _ok(True)

@@ -15,8 +15,11 @@ import pytest
 from bot.domain.contacts import ContactError
 from bot.domain.nextstep import ACTION_PRESETS
 from bot.domain.outcomes import Outcome, OutcomeGroup, verdict
+from bot.domain.pipeline import Section
 from bot.domain.rules import ActionError
+from bot.domain.tables import TableError
 from bot.domain.team import Key, SettingError
+from bot.domain.transfer import FileProblem, Problem
 from bot.domain.when import WhenError
 from bot.locales import CATALOG, LANGS, plural, t
 from bot.reports import Period
@@ -45,6 +48,15 @@ FAMILIES: dict[str, Callable[[], set[str]]] = {
     "settings.source_": lambda: {"mine", "team", "default"},
     "set.": lambda: {e.value for e in SettingError} - {"not_a_number", "out_of_range"},  # set.range
     "board.": lambda: {p.value for p in Period},
+    "pl.head.": lambda: {s.value for s in Section},
+    "pl.empty.": lambda: {s.value for s in Section},
+    "pl.tab.": lambda: {s.value for s in Section},
+    "step.": lambda: {"open", "done", "dropped", "rescheduled"},
+    "card.ask_": lambda: {"phone", "company"},
+    "import.why.": lambda: {p.value for p in Problem},
+    "import.": lambda: {e.value for e in (*TableError, *FileProblem)},
+    "export.kind.": lambda: {"ball", "reminder"},
+    "export.col.": lambda: {key.split(".")[-1] for key in EN if key.startswith("export.col.")},
     "outcome.": lambda: {o.value for o in Outcome},
     "group.": lambda: {g.value for g in OutcomeGroup},
     "group.hint.": lambda: {g.value for g in OutcomeGroup},

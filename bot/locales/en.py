@@ -343,6 +343,245 @@ MESSAGES: dict[str, str] = {
     "undo.gone": "That entry is already gone or too old to undo.",
     "cancel.done": "OK, left that question. Nothing was saved from it.",
     "cancel.nothing": "There is nothing to cancel. /help lists what I can do.",
+    # -- pipeline and the contact card ---------------------------------------------------------
+    "cmd.pipeline": "Clients, prospects due, whom to stop chasing",
+    "cmd.contact": "A contact's card and history",
+    "help.pipeline": (
+        "<b>Your pipeline</b>\n\n"
+        "/pipeline: your clients, the prospects due for a call, and whom to stop chasing.\n"
+        "  <code>/pipeline</code>\n"
+        "/contact <i>name or phone</i>: a contact's card with every call and Next Step.\n"
+        "  <code>/contact Petrov</code>\n"
+        "/list: today's call sheet to print (PDF), and the same list as CSV.\n"
+        "  <code>/list</code>"
+    ),
+    "pl.title": "📈 <b>Your pipeline</b>",
+    "pl.counts": (
+        "🎾 Clients: <b>{clients}</b> · 📞 Due for a call: <b>{due}</b> · "
+        "🛑 Stop chasing: <b>{stop}</b>"
+    ),
+    "pl.head.c": "<b>🎾 Clients</b>, the soonest Next Step first{page}:",
+    "pl.head.p": "<b>📞 Due for a call</b>, call-backs first, then the never called{page}:",
+    "pl.head.s": "<b>🛑 Stop chasing</b>{page}:",
+    "pl.page": " (page {page} of {pages})",
+    "pl.empty.c": (
+        "No clients right now. A contact becomes one when they agree to a Next Step with a "
+        "date inside your {cycle}-day cycle."
+    ),
+    "pl.empty.p": (
+        "Nobody is due for a call. /call someone new, or send me a .csv or .xlsx list of "
+        "contacts to import."
+    ),
+    "pl.empty.s": "Nobody to stop chasing. 👍",
+    "pl.stop.method": (
+        "<i>Called 4 times or more in {cycle} days and never threw the ball back. Most people "
+        "you call are prospects: stop spending your best hours on these and call someone "
+        "new.</i>"
+    ),
+    "pl.row.client": "{n}. <b>{name}</b>{company}: {action}, {when}",
+    "pl.row.callback": "{n}. <b>{name}</b>{company}: call back since {day}",
+    "pl.row.new": "{n}. <b>{name}</b>{company}: never called",
+    "pl.row.stop": "{n}. <b>{name}</b>{company}: {calls} without a ball, the last {day}",
+    "pl.tab.c": "🎾 Clients {n}",
+    "pl.tab.p": "📞 Due {n}",
+    "pl.tab.s": "🛑 Stop {n}",
+    "pl.no_page": "That page is not there any more: the list has changed. Send /pipeline again.",
+    "cmd.list": "Today's call sheet to print (PDF and CSV)",
+    "pl.sheet": "📋 Call sheet",
+    "sheet.title": "Call sheet: {name}",
+    "sheet.subtitle": "{day} · quota: {quota} · {n} to call",
+    "sheet.hint": (
+        "Tick “Called” for every dial and “Ball” when they agree to a Next Step with a date "
+        "inside your cycle. Log each call in the bot as you go: /call or the contact's card."
+    ),
+    "sheet.tally": "Calls:",
+    "sheet.col.n": "#",
+    "sheet.col.name": "Name",
+    "sheet.col.company": "Company",
+    "sheet.col.phone": "Phone",
+    "sheet.col.last": "Last outcome",
+    "sheet.col.called": "Called",
+    "sheet.col.ball": "Ball",
+    "sheet.col.notes": "Notes",
+    "sheet.footer": "Ballback · page {page} of {pages}",
+    "sheet.caption": (
+        "📋 Your call sheet for {day}: {n} to call. Print it before your calling block, tick "
+        "the boxes as you go, and log every call here."
+    ),
+    "sheet.more": "It has the first {shown} of the {total} due.",
+    "sheet.csv_caption": "The same list as CSV, for Excel.",
+    "sheet.empty": (
+        "Nobody is due for a call, so there is no sheet today. /call someone new, or send me a "
+        ".csv or .xlsx list of contacts to import."
+    ),
+    "contact.usage": (
+        "Whose card? <code>/contact Ivan Petrov</code> (part of the name or the phone is enough)."
+    ),
+    "contact.pick": "Several contacts match. Which one?",
+    "contact.none": (
+        "No contact matches <b>{query}</b>. Try part of the name or the phone, or see your "
+        "lists in /pipeline."
+    ),
+    "card.title": "👤 <b>{name}</b>",
+    "card.company": "🏢 {company}",
+    "card.phone": "📞 {phone}",
+    "card.client": "🎾 Client: {action}, {when}",
+    "card.prospect": "📇 Prospect: no Next Step with a date inside your cycle",
+    "card.stop": "🛑 Stop chasing: {calls} in {cycle} days without a ball back",
+    "card.callback": "⏰ Call back: {day}",
+    "card.archived": "🗄 Archived: left out of /pipeline and the call sheet",
+    "card.note": "📝 {note}",
+    "card.steps": "\n<b>Next Steps</b> ({n})",
+    "card.step": "• {created}: {action}, {when} ({status})",
+    "card.no_steps": "\nNo Next Steps yet.",
+    "card.calls": "\n<b>Calls</b> ({n})",
+    "card.call": "• {when}: {outcome}{note}",
+    "card.no_calls": "\nNo calls yet.",
+    "card.no_outcome": "no outcome yet",
+    "card.older": "… and {n} older",
+    "step.open": "open",
+    "step.lapsed": "lapsed",
+    "step.done": "done",
+    "step.dropped": "dropped",
+    "step.rescheduled": "rescheduled",
+    "step.reminder": "reminder",
+    "card.log_call": "📞 Log a call",
+    "card.next_step": "🎯 Next Step",
+    "card.edit_phone": "✏️ Phone",
+    "card.edit_company": "✏️ Company",
+    "card.archive": "🗄 Archive",
+    "card.restore": "♻️ Restore",
+    "card.ask_phone": (
+        "📞 Send the new phone number for <b>{name}</b>, e.g. <code>+7 912 345-67-89</code>, "
+        "or <code>-</code> to remove it. /cancel keeps it as it is."
+    ),
+    "card.ask_company": (
+        "🏢 Send the company for <b>{name}</b>, or <code>-</code> to remove it. /cancel keeps "
+        "it as it is."
+    ),
+    "card.bad_phone": (
+        "I couldn't read that phone number. Send it like <code>+7 912 345-67-89</code> or "
+        "<code>8 912 345-67-89</code>, <code>-</code> to remove it, or /cancel."
+    ),
+    "card.bad_company": (
+        "Send the company's name (100 characters at most), <code>-</code> to remove it, or /cancel."
+    ),
+    "card.saved": "✅ Saved.",
+    "card.archived_done": "🗄 Archived: {name} is out of your lists.",
+    "card.restored": "♻️ {name} is back in your pipeline.",
+    "card.call_again": "This card already logged a call. Open a fresh one with /contact.",
+    # -- import and export ----------------------------------------------------------------------
+    "help.transfer": (
+        "<b>Your contacts in and out</b>\n\n"
+        "Send me a <b>.csv</b> or <b>.xlsx</b> file to import contacts: a header row "
+        "(<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row; only "
+        "the name is required. Duplicates (the same phone, or the same name and company) "
+        "merge.\n"
+        "/export: your contacts, calls and Next Steps as CSV files for Excel.\n"
+        "  <code>/export</code>, or <code>/export team</code> for a team's admin\n"
+        "/forget: delete everything I store about you (I ask first).\n"
+        "  <code>/forget</code>"
+    ),
+    "import.done": "📥 <b>{file}</b>: import done.",
+    "import.created": "➕ New contacts: <b>{n}</b>",
+    "import.merged": "🔁 Merged with ones you had or repeated in the file: <b>{n}</b>",
+    "import.rejected": "⚠️ Rows left out: <b>{n}</b>",
+    "import.rejected_row": "• row {line}: {why}",
+    "import.more": "… and {n} more",
+    "import.why.no_name": "no name",
+    "import.why.name_too_long": "the name is over 100 characters",
+    "import.why.company_too_long": "the company is over 100 characters",
+    "import.why.note_too_long": "the note is over 1000 characters",
+    "import.why.bad_phone": "no phone number in “{value}”",
+    "import.why.name_taken": (
+        "you already have another “{value}”: add a company or a phone to tell them apart"
+    ),
+    "import.nothing": "Nothing was imported. Fix those rows and send the file again.",
+    "import.next": (
+        "Fix any rows left out and send the file again: what is already here merges, nothing "
+        "doubles. Your prospects are in /pipeline, and /list prints the call sheet."
+    ),
+    "import.not_a_table": (
+        "I can import contacts from a table: a <b>.csv</b> or <b>.xlsx</b> file with a header "
+        "row (<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row. "
+        "This file is not one, so nothing was imported."
+    ),
+    "import.old_excel": (
+        "That is the old Excel format (.xls). Save it as .xlsx or CSV in Excel and send it "
+        "again. Nothing was imported."
+    ),
+    "import.too_big": (
+        "That file is over {mb} MB. Split it into smaller files and send them one by one. "
+        "Nothing was imported."
+    ),
+    "import.too_many_rows": (
+        "That file has more than {rows} rows. Split it and send the parts one by one: what is "
+        "already here merges, nothing doubles. Nothing was imported."
+    ),
+    "import.empty": (
+        "That file has no contacts in it. Put a header row (<code>Name; Phone; Company; "
+        "Note</code>) and one contact per row."
+    ),
+    "import.no_name_column": (
+        "I couldn't find a name column, so nothing was imported. The first row should be "
+        "headers such as <code>Name; Phone; Company; Note</code> (or <code>Имя; Телефон; "
+        "Компания; Примечание</code>)."
+    ),
+    "import.download_failed": (
+        "I couldn't download that file from Telegram. Please send it again. Nothing was imported."
+    ),
+    "cmd.export": "Download your contacts, calls and Next Steps",
+    "cmd.forget": "Delete everything I store about you",
+    "plural.contacts": "contact|contacts",
+    "plural.steps": "Next Step|Next Steps",
+    "export.caption": (
+        "📤 Your data: {contacts}, {calls}, {steps}. Three CSV files that Excel opens as they "
+        "are. contacts.csv can be sent back to me to import."
+    ),
+    "export.not_admin": (
+        "<code>/export team</code> is for a team's group administrators: I found no team "
+        "whose group has you as an admin. <code>/export</code> alone sends your own data."
+    ),
+    "export.nothing": (
+        "You have no contacts yet, so there is nothing to export. /call someone, or send me a "
+        ".csv or .xlsx list of contacts."
+    ),
+    "export.col.rep": "Rep",
+    "export.col.name": "Name",
+    "export.col.company": "Company",
+    "export.col.phone": "Phone",
+    "export.col.note": "Note",
+    "export.col.status": "Status",
+    "export.col.callback": "Call back",
+    "export.col.archived": "Archived",
+    "export.col.added": "Added",
+    "export.col.date": "Date",
+    "export.col.outcome": "Outcome",
+    "export.col.created": "Agreed",
+    "export.col.due": "Due",
+    "export.col.action": "Action",
+    "export.col.kind": "Kind",
+    "export.col.step_status": "State",
+    "export.client": "client",
+    "export.prospect": "prospect",
+    "export.yes": "yes",
+    "export.kind.ball": "ball",
+    "export.kind.reminder": "reminder",
+    "forget.confirm": (
+        "⚠️ This deletes everything I store about you: {contacts}, {calls}, {steps}, your "
+        "settings and your team membership. It cannot be undone, and team summaries will no "
+        "longer show you.\nTo keep a copy, /export first."
+    ),
+    "forget.yes": "🗑 Yes, delete everything",
+    "forget.no": "Keep my data",
+    "forget.done": (
+        "🗑 Done: everything I stored about you is deleted. If you write to me again, we start "
+        "from scratch."
+    ),
+    "forget.kept": "Kept: nothing was deleted.",
+    "forget.expired": (
+        "This confirmation is too old. Send /forget again if you still want to delete your data."
+    ),
     # -- misc ----------------------------------------------------------------------------------
     "hint": (
         "I log calls and Next Steps. Try <code>/call Ivan Petrov</code> or /today. "
