@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 from bot.app import BallbackContext, Services
 from bot.domain.rules import Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
-from bot.locales import Lang, pick_lang, t
+from bot.locales import Lang, pick_lang
 from storage.models import UserIn
 
 log = logging.getLogger(__name__)
@@ -130,12 +130,3 @@ def message_text_arg(update: Update) -> str:
     if not rest and "\n" in text:
         _, _, rest = text.partition("\n")
     return rest.strip()
-
-
-def lang_of(update: Update) -> Lang:
-    user = update.effective_user
-    return pick_lang(user.language_code if user else None)
-
-
-def text_for(update: Update, key: str, **values: object) -> str:
-    return t(lang_of(update), key, **values)

@@ -8,7 +8,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.app import BallbackApp, BallbackContext
 from bot.locales import Html, t
 from handlers import PRIVATE_COMMANDS
-from handlers.common import actor, lang_of, reply, text_for
+from handlers.common import actor, reply
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
@@ -31,18 +31,23 @@ async def start(update: Update, context: BallbackContext) -> None:
     )
 
 
+async def answer(update: Update, context: BallbackContext, *keys: str) -> None:
+    """Reply with catalog texts in the rep's language (their team's choice, else Telegram's)."""
+    lang = (await actor(update, context)).lang
+    await reply(update, "\n\n".join(t(lang, key) for key in keys))
+
+
 async def help_command(update: Update, context: BallbackContext) -> None:
-    sections = ("help", "help.pipeline", "help.transfer")
-    await reply(update, "\n\n".join(text_for(update, key) for key in sections))
+    await answer(update, context, "help", "help.personal", "help.pipeline", "help.transfer")
 
 
 async def unknown_command(update: Update, context: BallbackContext) -> None:
-    await reply(update, text_for(update, "unknown"))
+    await answer(update, context, "unknown")
 
 
 async def edited_message(update: Update, context: BallbackContext) -> None:
     """An edit acts on nothing (the original was handled already): say so, store nothing."""
-    await reply(update, text_for(update, "edited"))
+    await answer(update, context, "edited")
 
 
 def deep_link(username: str | None, command: str) -> str:
@@ -55,7 +60,7 @@ async def private_only(update: Update, context: BallbackContext) -> None:
     message = update.effective_message
     assert message is not None
     command = (message.text or "/").split()[0][1:].split("@")[0].lower()
-    lang = lang_of(update)
+    lang = (await actor(update, context)).lang
     link = deep_link(context.bot.username, command if command in PRIVATE_ONLY else "start")
     anchor = Html(f'<a href="{link}">{t(lang, "private_only.link")}</a>')
     await reply(update, t(lang, "private_only", link=anchor))
@@ -84,7 +89,7 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
 
 async def not_text(update: Update, context: BallbackContext) -> None:
     """A sticker, photo, voice note...: nothing to log, but never silence."""
-    await reply(update, text_for(update, "hint"))
+    await answer(update, context, "hint")
 
 
 def register_first(app: BallbackApp) -> None:

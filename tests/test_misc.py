@@ -330,3 +330,13 @@ def test_button_refuses_callback_data_over_64_bytes() -> None:
         button("too long", "x" * 65)
     with pytest.raises(ValueError, match="64 bytes"):
         button("too long", "я" * 33)
+
+
+async def test_the_team_language_wins_over_telegrams_in_every_reply(bot: BotHarness) -> None:
+    from tests.team_helpers import in_group, make_team
+
+    await make_team(bot, IVAN, IVAN)
+    await in_group(bot, "/set lang ru", IVAN)
+    assert last_text(await bot.send("/help", IVAN)).startswith("<b>Команды</b>")
+    assert last_text(await bot.send("/frobnicate", IVAN)).startswith("Такой команды")
+    assert "личном чате" in last_text(await in_group(bot, "/today", IVAN))

@@ -29,7 +29,7 @@ MESSAGES: dict[str, str] = {
         "Everything else: /help"
     ),
     "help": (
-        "<b>Commands</b> (in this private chat; in a group only /help works)\n\n"
+        "<b>Commands</b> (in this private chat; the team's are in its group: /help there)\n\n"
         "/call <i>name[, company] [phone][; note]</i>: log a call, then tap the outcome.\n"
         "  <code>/call Ivan Petrov, Romashka LLC +7 912 345-67-89</code>\n"
         "  <code>/call</code> alone: pick one of your recent contacts.\n"
@@ -346,6 +346,13 @@ MESSAGES: dict[str, str] = {
     # -- pipeline and the contact card ---------------------------------------------------------
     "cmd.pipeline": "Clients, prospects due, whom to stop chasing",
     "cmd.contact": "A contact's card and history",
+    "help.personal": (
+        "<b>Your own rules</b>\n\n"
+        "/settings: the quota, cycle, calling block and time zone that apply to you.\n"
+        "  <code>/settings</code>\n"
+        "/set: your own time zone or calling block, when you sit in another city.\n"
+        "  <code>/set tz Asia/Novosibirsk</code>, <code>/set block 09:00-10:00</code>"
+    ),
     "help.pipeline": (
         "<b>Your pipeline</b>\n\n"
         "/pipeline: your clients, the prospects due for a call, and whom to stop chasing.\n"
