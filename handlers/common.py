@@ -6,12 +6,11 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot.app import BallbackContext, Services
+from bot.app import BallbackContext
 from bot.domain.rules import Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang
@@ -19,8 +18,6 @@ from storage.models import UserIn
 
 log = logging.getLogger(__name__)
 
-Button = InlineKeyboardButton
-Keyboard = InlineKeyboardMarkup
 MAX_CALLBACK_BYTES = 64
 
 
@@ -55,16 +52,6 @@ def user_in(update: Update) -> UserIn:
     )
 
 
-def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    if not name:
-        return default
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown stored time zone %r, using the default", name)
-        return default
-
-
 async def actor(update: Update, context: BallbackContext) -> Actor:
     """Who is asking, with their effective rules, in ONE indexed read.
 
@@ -93,10 +80,6 @@ async def actor(update: Update, context: BallbackContext) -> Actor:
         now=services.clock.now(),
         team_id=team.id if team else None,
     )
-
-
-def services_of(context: BallbackContext) -> Services:
-    return context.services
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:

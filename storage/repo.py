@@ -538,12 +538,6 @@ class Store:
                 (user.id, kind, json.dumps(data), message_id, to_ts(now)),
             )
 
-    async def set_flow_message(self, user_id: int, message_id: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE flows SET message_id = ? WHERE user_id = ?", (message_id, user_id)
-            )
-
     async def clear_flow(self, user_id: int) -> Flow | None:
         flow = await self.get_flow(user_id)
         async with self.db.write() as conn:

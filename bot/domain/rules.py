@@ -202,7 +202,3 @@ def client_ids(open_steps: Iterable[OpenStep], now: datetime, rules: Rules) -> s
         for contact, due in dues.items()
         if contact_status(due, now, rules) is ContactStatus.CLIENT
     }
-
-
-def can_undo(created_at: datetime, now: datetime) -> bool:
-    return timedelta(0) <= now - created_at <= UNDO_WINDOW
