@@ -62,9 +62,14 @@ class Database:
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+        except BaseException:
+            # Not a database, or unreadable: close it, or its thread keeps the process alive.
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:
