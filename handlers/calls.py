@@ -18,6 +18,7 @@ from bot.locales import Html, format_day, t
 from handlers import nextsteps
 from handlers.common import (
     Actor,
+    PlainKeyboard,
     actor,
     button,
     keyboard,
@@ -42,9 +43,10 @@ def contact_details(contact: Contact) -> str:
 
 
 def outcome_keyboard(who: Actor, call_id: int) -> InlineKeyboardMarkup:
-    return keyboard(
+    """Sent after every call: built as a :class:`PlainKeyboard` (the hot path)."""
+    return PlainKeyboard(
         [
-            [button(t(who.lang, f"outcome.{o.value}"), f"o:{call_id}:{o.value}") for o in row]
+            [(t(who.lang, f"outcome.{o.value}"), f"o:{call_id}:{o.value}") for o in row]
             for row in KEYBOARD
         ]
     )

@@ -86,6 +86,30 @@ def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
+class PlainKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard of callback buttons that goes to Telegram as a ready dict.
+
+    python-telegram-bot builds a frozen object per button and walks them all again to serialise
+    them: ~0.25 ms for the eleven outcome buttons sent after every call, a tenth of the whole
+    reply. This sends the same JSON for ~0.02 ms. Its ``inline_keyboard`` is empty: it is only
+    for sending (the message Telegram returns carries the real buttons).
+    """
+
+    __slots__ = ("_plain",)
+
+    def __init__(self, rows: list[list[tuple[str, str]]]) -> None:
+        super().__init__(())
+        for _, data in (pair for row in rows for pair in row):
+            if len(data.encode()) > MAX_CALLBACK_BYTES:
+                raise ValueError(f"callback_data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+        plain = [[{"text": text, "callback_data": data} for text, data in row] for row in rows]
+        with self._unfrozen():
+            self._plain: dict[str, object] = {"inline_keyboard": [row for row in plain if row]}
+
+    def to_dict(self, recursive: bool = True) -> dict[str, object]:
+        return self._plain
+
+
 async def strip_keyboard(context: BallbackContext, chat_id: int, message_id: int) -> None:
     """Best effort: take the buttons off an older prompt so nobody taps them later."""
     with contextlib.suppress(BadRequest):  # already like that, or gone
