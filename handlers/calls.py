@@ -20,6 +20,7 @@ from handlers.common import (
     Actor,
     PlainKeyboard,
     actor,
+    answer_and_edit,
     button,
     keyboard,
     message_text_arg,
@@ -226,7 +227,6 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
         with contextlib.suppress(BadRequest):  # already like that, or gone
             await query.edit_message_text(result_text(who, contact, shown))
         return
-    await query.answer()
     text = result_text(who, contact, shown)
     if shown is Outcome.CALL_LATER:
         await store.put_flow(
@@ -237,9 +237,9 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
             message_id=query.message.message_id,
         )
         text += "\n" + t(who.lang, "result.callback_ask")
-        await query.edit_message_text(text, reply_markup=callback_keyboard(who, contact.id))
+        await answer_and_edit(query, text, callback_keyboard(who, contact.id))
     else:
-        await query.edit_message_text(text)
+        await answer_and_edit(query, text)
 
 
 async def reopen_call(update: Update, context: BallbackContext, who: Actor, call_id: int) -> None:

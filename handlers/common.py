@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.app import BallbackContext, Services
@@ -114,6 +115,27 @@ async def strip_keyboard(context: BallbackContext, chat_id: int, message_id: int
     """Best effort: take the buttons off an older prompt so nobody taps them later."""
     with contextlib.suppress(BadRequest):  # already like that, or gone
         await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+async def answer_and_edit(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer a button press and edit its message, both requests at once.
+
+    They are independent for Telegram (one stops the button's spinner, the other changes the
+    message), so the rep sees the result one round trip sooner than if they went one after
+    the other. An answer Telegram refuses (a query too old, after a restart) is only logged:
+    the edit still shows the result. Any other error is raised once both are done.
+    """
+    answered, edited = await asyncio.gather(
+        query.answer(), query.edit_message_text(text, reply_markup=markup), return_exceptions=True
+    )
+    if isinstance(answered, BadRequest):
+        log.info("could not answer button %r: %s", query.data, answered)
+    elif isinstance(answered, BaseException):
+        raise answered
+    if isinstance(edited, BaseException):
+        raise edited
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:

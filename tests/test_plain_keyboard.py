@@ -35,5 +35,20 @@ async def test_outcome_buttons_reach_telegram_and_work(bot: BotHarness) -> None:
     assert len(pairs) == 11
     na = next(data for label, data in pairs if label == "No answer")
     tapped = await bot.tap(na, with_buttons(sent).message_id, IVAN)
-    assert [r.method for r in tapped] == ["answerCallbackQuery", "editMessageText"]
+    assert sorted(r.method for r in tapped) == ["answerCallbackQuery", "editMessageText"]
     assert await bot.rows("SELECT outcome FROM calls") == [("na",)]
+
+
+async def test_a_refused_answer_does_not_stop_the_edit(bot: BotHarness) -> None:
+    sent = await bot.send("/call Boris", IVAN)
+    busy = next(data for label, data in buttons(with_buttons(sent)) if label == "Busy")
+    bot.api.fail_next(
+        "answerCallbackQuery",
+        status=400,
+        description="Bad Request: query is too old and response timeout expired",
+    )
+    tapped = await bot.tap(busy, with_buttons(sent).message_id, IVAN)
+    (edit,) = [r for r in tapped if r.method == "editMessageText"]
+    assert "Busy" in edit.params["text"]
+    assert [r.status for r in tapped if r.method == "answerCallbackQuery"] == [400]
+    assert await bot.rows("SELECT outcome FROM calls") == [("bz",)]
