@@ -99,19 +99,20 @@ class Tracker(list[RecordedRequest]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.waiting: dict[tuple[str, int], deque[asyncio.Future[RecordedRequest]]] = {}
+        self.waiting: dict[tuple[str, str], deque[asyncio.Future[RecordedRequest]]] = {}
 
-    def expect(self, method: str, chat_id: int) -> asyncio.Future[RecordedRequest]:
+    def expect(self, method: str, key: int | str) -> asyncio.Future[RecordedRequest]:
+        """The next ``method`` request for chat ``key`` (or callback query ``key``)."""
         future: asyncio.Future[RecordedRequest] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault((method, chat_id), deque()).append(future)
+        self.waiting.setdefault((method, str(key)), deque()).append(future)
         return future
 
     def append(self, record: RecordedRequest) -> None:
         super().append(record)
-        chat = record.params.get("chat_id")
-        if chat is None:
+        key = record.params.get("chat_id", record.params.get("callback_query_id"))
+        if key is None:
             return
-        queue = self.waiting.get((record.method, int(chat)))
+        queue = self.waiting.get((record.method, str(key)))
         if queue:
             future = queue.popleft()
             if not future.done():
