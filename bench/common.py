@@ -145,7 +145,6 @@ def bot_env(api: FakeBotAPI, database: Path, **extra: str) -> dict[str, str]:
         "BALLBACK_API_URL": api.base_url,
         "BALLBACK_FILE_URL": api.base_file_url,
         "BALLBACK_DATABASE": str(database),
-        "BALLBACK_LOG_LEVEL": "WARNING",
     }
     env.update(extra)
     return env
