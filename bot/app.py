@@ -58,6 +58,7 @@ def build_app(
     get_updates_request: BaseRequest | None = None,
 ) -> BallbackApp:
     from bot.transport import AiohttpRequest
+    from bot.updates import PerChatUpdateProcessor
     from handlers import register, set_commands
 
     builder = (
@@ -76,6 +77,8 @@ def build_app(
         .request(request or AiohttpRequest())
         .get_updates_request(get_updates_request or AiohttpRequest())
     )
+    if settings.concurrent_updates > 1:
+        builder = builder.concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
 
     async def post_init(app: BallbackApp) -> None:
         await services.db.open()

@@ -1,8 +1,8 @@
-"""``ballback run``: the command line entry point (``python -m bot run`` is the same).
+"""``ballback run|check|backup``: the command line entry point (``python -m bot`` is the same).
 
 Everything that can be wrong before the bot starts (a setting, the database file, a token
-Telegram refuses) ends the program with one line on stderr naming the cause, exit code 2, and
-no traceback.
+Telegram refuses) ends ``run`` with one line on stderr naming the cause, exit code 2, and no
+traceback.
 """
 
 from __future__ import annotations
@@ -12,21 +12,33 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from bot import ops
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
 
 log = logging.getLogger("ballback")
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # could not reach Telegram: worth retrying
+EXIT_FAILED = 1  # could not reach Telegram, or a check failed: worth retrying
 EXIT_CONFIG = 2  # a setting or the database needs fixing first
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ballback", description="The Ballback Telegram bot.")
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the bot (long polling); the default")
+    sub.add_parser(
+        "run", help="run the bot (long polling, or a webhook if one is configured); the default"
+    )
+    check = sub.add_parser(
+        "check", help="check the configuration, the database and the token; exit 1 on a failure"
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="skip the call to Telegram (for health checks)"
+    )
+    backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup.add_argument("file", type=Path, help="where to write the copy")
     return root
 
 
@@ -35,14 +47,40 @@ def fail(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser().parse_args(argv)  # ``run`` is the only command, and the default
+    args = parser().parse_args(argv)
+    command = args.command or "run"
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if command == "check":
+            print(f"FAIL  config: {exc}")
+            return EXIT_FAILED
         fail(str(exc))
         return EXIT_CONFIG
-    setup_logging(settings.log_level, secrets=[settings.token.get_secret_value()])
-    return run(settings)
+    if command == "run":
+        secrets = [settings.token.get_secret_value()]
+        if settings.webhook_secret is not None:
+            secrets.append(settings.webhook_secret.get_secret_value())
+        setup_logging(settings.log_level, secrets=secrets)
+        return run(settings)
+    # The one-shot commands print their own verdict; their logs are only for trouble.
+    setup_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
+    if command == "check":
+        return asyncio.run(ops.check(settings, offline=args.offline))
+    return backup(settings, args.file)
+
+
+def backup(settings: Settings, dest: Path) -> int:
+    try:
+        result = ops.backup_database(settings.database, dest)
+    except ops.BackupError as exc:
+        fail(f"backup failed: {exc}")
+        return EXIT_FAILED
+    print(
+        f"ok    backup: {result.path} ({result.size / 2**20:.1f} MiB, "
+        f"schema version {result.schema_version}, integrity ok) in {result.seconds:.2f} s"
+    )
+    return EXIT_OK
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -55,7 +93,10 @@ async def prepare_database(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> int:
-    """Check the database and the token, then poll until SIGINT/SIGTERM."""
+    """Check the database and the token, then serve until SIGINT/SIGTERM.
+
+    Updates already received are finished before the exit (python-telegram-bot's shutdown).
+    """
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
@@ -88,9 +129,14 @@ def run(settings: Settings) -> int:
         fail(f"{kind} the Bot API at {settings.api_url}: {redact(str(exc), [secret])}")
         return EXIT_FAILED
 
-    log.info("Ballback is running (database %s); stop it with Ctrl+C", settings.database)
+    log.info("starting: %s", ops.describe_config(settings))
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=True)
+        if settings.webhook_url:
+            app.run_webhook(
+                allowed_updates=Update.ALL_TYPES, close_loop=True, **ops.webhook_options(settings)
+            )
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=True)
     except StorageError as exc:  # the file changed under us between the check and post_init
         fail(str(exc))
         return EXIT_CONFIG

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+# Telegram's rule for setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(Exception):
@@ -38,6 +42,24 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Europe/Moscow", description="Default IANA time zone")
     log_level: str = Field(default="INFO", description="Logging level")
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public https URL Telegram posts updates to; unset means long polling",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode)",
+    )
+    listen: str = Field(
+        default="127.0.0.1:8080", description="host:port the webhook server listens on"
+    )
+    concurrent_updates: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Updates handled at once (each chat in order); 1 = one by one",
+    )
 
     @field_validator("token")
     @classmethod
@@ -78,9 +100,63 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if not parts.hostname:
+            raise ValueError("must be a full URL like https://bot.example.com/telegram")
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+        ):
+            raise ValueError("must be an https:// URL (Telegram only posts to https)")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = value.get_secret_value().strip() if value is not None else ""
+        if not secret:
+            if info.data.get("webhook_url"):
+                raise ValueError(
+                    "must be set when BALLBACK_WEBHOOK_URL is set "
+                    "(1-256 characters: letters, digits, _ and -)"
+                )
+            return None
+        if not SECRET_RE.fullmatch(secret):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return SecretStr(secret)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return parse_listen(self.listen)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of the webhook URL: where the local server expects the posts."""
+        return urlsplit(self.webhook_url or "").path.strip("/")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8080`` for IPv6) as a pair; raises ``ValueError`` if malformed."""
+    host, sep, port_text = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+    return host, int(port_text)
 
 
 def load_settings(**overrides: object) -> Settings:

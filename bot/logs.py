@@ -1,9 +1,12 @@
-"""Logging set-up: one line per event on stderr, bot tokens redacted everywhere.
+"""Logging set-up: one line per event on stderr, secrets redacted everywhere.
+
+Multi-line messages and tracebacks are folded onto one line (newlines become `` | ``), so a log
+collector (journald, ``docker logs``) sees one event as one line.
 
 httpx logs every request URL at INFO, and Bot API URLs contain the token, so the HTTP client
 loggers are quieted and, as a second line of defence, the formatter scrubs anything shaped like a
-token (and every secret it is given) from the finished line: the message, its arguments, the
-exception traceback and the stack, whoever logged them.
+token (and every secret it is given, such as the webhook secret) from the finished line: the
+message, its arguments, the exception traceback and the stack, whoever logged them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TextIO
 # ``123456789:AAH...``, also URL-encoded (``%3A``) as it may appear in a logged URL.
 TOKEN_PATTERN = re.compile(r"\d{3,20}(?::|%3[Aa])[A-Za-z0-9_-]{30,64}")
 REDACTED = "<token>"
-QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "hpack")
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "hpack", "tornado.access")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
@@ -30,16 +33,17 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose every line has tokens (and ``secrets``) replaced by ``<token>``."""
+    """Every record on one line, with tokens (and ``secrets``) replaced by ``<token>``."""
 
     def __init__(
         self, fmt: str = FORMAT, datefmt: str = DATE_FORMAT, secrets: Iterable[str] = ()
     ) -> None:
         super().__init__(fmt, datefmt)
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = tuple(s for s in secrets if len(s) >= 4)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        line = redact(super().format(record), self.secrets)
+        return line.replace("\r", "").replace("\n", " | ")
 
 
 def make_handler(stream: TextIO | None = None, secrets: Iterable[str] = ()) -> logging.Handler:

@@ -22,7 +22,17 @@ from bot.domain.rules import callback_due, callback_moment, client_ids
 from bot.domain.when import When, parse_when
 from bot.locales import Html, Lang, format_day, format_when, t
 from handlers import nextsteps
-from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply, strip_keyboard
+from handlers.common import (
+    Actor,
+    PlainKeyboard,
+    actor,
+    answer_and_edit,
+    button,
+    keyboard,
+    message_text_arg,
+    reply,
+    strip_keyboard,
+)
 from storage.models import Contact, LoggedCall
 from storage.repo import OutcomeResult
 
@@ -46,15 +56,18 @@ def contact_details(contact: Contact) -> Html:
 
 
 def outcome_keyboard(lang: Lang, call_id: int) -> InlineKeyboardMarkup:
-    """The outcomes in their three groups, each under a heading that explains it when tapped."""
-    rows = []
+    """The outcomes in their three groups, each under a heading that explains it when tapped.
+
+    Sent after every call, so it is a :class:`PlainKeyboard` (the hot path).
+    """
+    rows: list[list[tuple[str, str]]] = []
     for group, group_rows in LAYOUT:
-        rows.append([button(f"— {t(lang, f'group.{group.value}')} —", f"g:{group.value}")])
+        rows.append([(f"— {t(lang, f'group.{group.value}')} —", f"g:{group.value}")])
         rows += [
-            [button(t(lang, f"outcome.{o.value}"), f"o:{call_id}:{o.value}") for o in row]
+            [(t(lang, f"outcome.{o.value}"), f"o:{call_id}:{o.value}") for o in row]
             for row in group_rows
         ]
-    return keyboard(rows)
+    return PlainKeyboard(rows)
 
 
 async def logged_view(
@@ -285,14 +298,13 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
         await _refuse(query, who.lang, "result.already", outcome=label)  # an older message
         await nextsteps.say(update, text, None, edit=True)
         return
-    await query.answer()
     if outcome.settles_callback and callback_due(contact.callback_at, who.now, who.rules):
         await store.set_callback(who.id, contact.id, None)
     if not outcome.asks_callback:
-        await nextsteps.say(update, text, None, edit=True)
+        await answer_and_edit(query, text)
         return
     text += "\n" + t(who.lang, "result.callback_ask")
-    await nextsteps.say(update, text, callback_keyboard(who.lang, call.id), edit=True)
+    await answer_and_edit(query, text, callback_keyboard(who.lang, call.id))
     data = {"contact_id": contact.id, "call_id": call.id}
     await nextsteps.open_flow(context, who, FLOW_CALLBACK, data, query.message.message_id)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Database, run_on
 from storage.models import (
     Call,
     Contact,
@@ -118,6 +118,188 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite
         return row
 
 
+# -- synchronous units of work ---------------------------------------------------------------------
+# They run on the connection's own thread (Database.transaction / run_on): one round trip for a
+# whole unit of work instead of one per statement. The async helpers on Store wrap them.
+
+
+def _one_sync(conn: sqlite3.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+    return row
+
+
+_UPSERT_USER = """
+    INSERT INTO users (id, first_name, last_name, username, language_code,
+                       started_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        first_name = excluded.first_name, last_name = excluded.last_name,
+        username = excluded.username, language_code = excluded.language_code,
+        updated_at = excluded.updated_at
+    WHERE users.first_name IS NOT excluded.first_name
+       OR users.last_name IS NOT excluded.last_name
+       OR users.username IS NOT excluded.username
+       OR users.language_code IS NOT excluded.language_code
+"""
+
+
+def _upsert_user_sync(conn: sqlite3.Connection, user: UserIn, now: datetime) -> None:
+    ts = to_ts(now)
+    conn.execute(
+        _UPSERT_USER,
+        (user.id, user.first_name, user.last_name, user.username, user.language_code, ts, ts),
+    )
+
+
+def _ensure_contact_sync(
+    conn: sqlite3.Connection,
+    owner_id: int,
+    *,
+    name: str,
+    name_key: str,
+    company: str | None,
+    phone: str | None,
+    now: datetime,
+) -> Contact:
+    """The owner's contact with this name (or, failing that, this phone), created if new.
+
+    A phone or company given again fills in or corrects what was stored.
+    """
+    row = _one_sync(
+        conn,
+        f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
+        (owner_id, name_key),
+    )
+    if row is None and phone is not None:
+        row = _one_sync(
+            conn,
+            f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND phone = ? "
+            "ORDER BY archived, id LIMIT 1",
+            (owner_id, phone),
+        )
+    if row is None:
+        row = _one_sync(
+            conn,
+            f"""INSERT INTO contacts (owner_id, name, name_key, company, phone, created_at)
+                VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLS}""",
+            (owner_id, name, name_key, company, phone, to_ts(now)),
+        )
+    elif (phone and phone != row["phone"]) or (company and company != row["company"]):
+        row = _one_sync(
+            conn,
+            f"""UPDATE contacts SET phone = coalesce(?, phone), company = coalesce(?, company),
+                archived = 0 WHERE id = ? RETURNING {_CONTACT_COLS}""",
+            (phone, company, row["id"]),
+        )
+    assert row is not None
+    return _contact(row)
+
+
+def _call_by_source_sync(
+    conn: sqlite3.Connection, src_chat: int, src_message: int
+) -> LoggedCall | None:
+    row = _one_sync(
+        conn,
+        f"SELECT {_CALL_COLS} FROM calls WHERE src_chat = ? AND src_message = ?",
+        (src_chat, src_message),
+    )
+    if row is None:
+        return None
+    contact = _one_sync(
+        conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+    )
+    assert contact is not None
+    return LoggedCall(call=_call(row), contact=_contact(contact), created=False)
+
+
+def _insert_call_sync(
+    conn: sqlite3.Connection,
+    contact: Contact,
+    note: str | None,
+    at: datetime,
+    src_chat: int,
+    src_message: int,
+) -> LoggedCall:
+    row = _one_sync(
+        conn,
+        f"""INSERT INTO calls (owner_id, contact_id, at, note, src_chat, src_message)
+            VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
+        (contact.owner_id, contact.id, to_ts(at), note, src_chat, src_message),
+    )
+    assert row is not None
+    return LoggedCall(call=_call(row), contact=contact, created=True)
+
+
+def _log_call_sync(
+    conn: sqlite3.Connection,
+    user: UserIn,
+    *,
+    name: str,
+    name_key: str,
+    company: str | None,
+    phone: str | None,
+    note: str | None,
+    at: datetime,
+    src_chat: int,
+    src_message: int,
+) -> LoggedCall:
+    existing = _call_by_source_sync(conn, src_chat, src_message)
+    if existing is not None:
+        return existing
+    _upsert_user_sync(conn, user, at)
+    contact = _ensure_contact_sync(
+        conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=at
+    )
+    return _insert_call_sync(conn, contact, note, at, src_chat, src_message)
+
+
+def _log_call_to_sync(
+    conn: sqlite3.Connection,
+    user: UserIn,
+    contact_id: int,
+    at: datetime,
+    src_chat: int,
+    src_message: int,
+) -> LoggedCall | None:
+    existing = _call_by_source_sync(conn, src_chat, src_message)
+    if existing is not None:
+        return existing
+    row = _one_sync(
+        conn,
+        f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
+        (contact_id, user.id),
+    )
+    if row is None:
+        return None
+    _upsert_user_sync(conn, user, at)
+    return _insert_call_sync(conn, _contact(row), None, at, src_chat, src_message)
+
+
+def _set_outcome_sync(
+    conn: sqlite3.Connection, owner_id: int, call_id: int, outcome: str
+) -> tuple[OutcomeResult, Call | None, Contact | None]:
+    row = _one_sync(conn, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+    if row is None:
+        return OutcomeResult.NOT_FOUND, None, None
+    if row["owner_id"] != owner_id:
+        return OutcomeResult.NOT_OWNER, None, None
+    contact_row = _one_sync(
+        conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+    )
+    contact = _contact(contact_row) if contact_row else None
+    if row["outcome"] is not None:
+        same = row["outcome"] == outcome
+        result = OutcomeResult.ALREADY if same else OutcomeResult.DIFFERENT
+        return result, _call(row), contact
+    row = _one_sync(
+        conn,
+        f"UPDATE calls SET outcome = ? WHERE id = ? RETURNING {_CALL_COLS}",
+        (outcome, call_id),
+    )
+    assert row is not None
+    return OutcomeResult.SAVED, _call(row), contact
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -134,31 +316,7 @@ class Store:
 
     @staticmethod
     async def _upsert_user(conn: aiosqlite.Connection, user: UserIn, now: datetime) -> None:
-        ts = to_ts(now)
-        await conn.execute(
-            """
-            INSERT INTO users (id, first_name, last_name, username, language_code,
-                               started_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET
-                first_name = excluded.first_name, last_name = excluded.last_name,
-                username = excluded.username, language_code = excluded.language_code,
-                updated_at = excluded.updated_at
-            WHERE users.first_name IS NOT excluded.first_name
-               OR users.last_name IS NOT excluded.last_name
-               OR users.username IS NOT excluded.username
-               OR users.language_code IS NOT excluded.language_code
-            """,
-            (
-                user.id,
-                user.first_name,
-                user.last_name,
-                user.username,
-                user.language_code,
-                ts,
-                ts,
-            ),
-        )
+        await run_on(conn, _upsert_user_sync, user, now)
 
     async def register_user(self, user: UserIn, now: datetime) -> User:
         async with self.db.write() as conn:
@@ -168,7 +326,7 @@ class Store:
         return _user(row)
 
     async def get_user(self, user_id: int) -> User | None:
-        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        row = self.db.peek(_one_sync, "SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     async def set_user_tz(self, user_id: int, tz: str | None) -> bool:
@@ -190,38 +348,17 @@ class Store:
         phone: str | None,
         now: datetime,
     ) -> Contact:
-        """The owner's contact with this name (or, failing that, this phone), created if new.
-
-        A phone or company given again fills in or corrects what was stored.
-        """
-        row = await _one(
+        """The owner's contact with this name (or, failing that, this phone), created if new."""
+        return await run_on(
             conn,
-            f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
-            (owner_id, name_key),
+            _ensure_contact_sync,
+            owner_id,
+            name=name,
+            name_key=name_key,
+            company=company,
+            phone=phone,
+            now=now,
         )
-        if row is None and phone is not None:
-            row = await _one(
-                conn,
-                f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND phone = ? "
-                "ORDER BY archived, id LIMIT 1",
-                (owner_id, phone),
-            )
-        if row is None:
-            row = await _one(
-                conn,
-                f"""INSERT INTO contacts (owner_id, name, name_key, company, phone, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLS}""",
-                (owner_id, name, name_key, company, phone, to_ts(now)),
-            )
-        elif (phone and phone != row["phone"]) or (company and company != row["company"]):
-            row = await _one(
-                conn,
-                f"""UPDATE contacts SET phone = coalesce(?, phone), company = coalesce(?, company),
-                    archived = 0 WHERE id = ? RETURNING {_CONTACT_COLS}""",
-                (phone, company, row["id"]),
-            )
-        assert row is not None
-        return _contact(row)
 
     async def ensure_contact(
         self,
@@ -233,27 +370,25 @@ class Store:
         phone: str | None,
         now: datetime,
     ) -> Contact:
-        async with self.db.write() as conn:
-            await self._upsert_user(conn, user, now)
-            return await self._ensure_contact(
-                conn,
-                user.id,
-                name=name,
-                name_key=name_key,
-                company=company,
-                phone=phone,
-                now=now,
+        def work(conn: sqlite3.Connection) -> Contact:
+            _upsert_user_sync(conn, user, now)
+            return _ensure_contact_sync(
+                conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=now
             )
 
+        return await self.db.transaction(work)
+
     async def get_contact(self, owner_id: int, contact_id: int) -> Contact | None:
-        row = await self.db.fetchone(
+        row = self.db.peek(
+            _one_sync,
             f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
             (contact_id, owner_id),
         )
         return _contact(row) if row else None
 
     async def find_contact(self, owner_id: int, name_key: str) -> Contact | None:
-        row = await self.db.fetchone(
+        row = self.db.peek(
+            _one_sync,
             f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
             (owner_id, name_key),
         )
@@ -289,56 +424,32 @@ class Store:
         src_message: int,
     ) -> LoggedCall:
         """Log one dial. The same Telegram message logs it once, however often it arrives."""
-        async with self.db.write() as conn:
-            existing = await self._call_by_source(conn, src_chat, src_message)
-            if existing is not None:
-                return existing
-            await self._upsert_user(conn, user, at)
-            contact = await self._ensure_contact(
-                conn,
-                user.id,
-                name=name,
-                name_key=name_key,
-                company=company,
-                phone=phone,
-                now=at,
-            )
-            return await self._insert_call(conn, contact, note, at, src_chat, src_message)
+        return await self.db.transaction(
+            _log_call_sync,
+            user,
+            name=name,
+            name_key=name_key,
+            company=company,
+            phone=phone,
+            note=note,
+            at=at,
+            src_chat=src_chat,
+            src_message=src_message,
+        )
 
     async def log_call_to(
         self, user: UserIn, contact_id: int, *, at: datetime, src_chat: int, src_message: int
     ) -> LoggedCall | None:
         """Log a dial to a contact the rep already has; ``None`` if it is not theirs."""
-        async with self.db.write() as conn:
-            existing = await self._call_by_source(conn, src_chat, src_message)
-            if existing is not None:
-                return existing
-            row = await _one(
-                conn,
-                f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
-                (contact_id, user.id),
-            )
-            if row is None:
-                return None
-            await self._upsert_user(conn, user, at)
-            return await self._insert_call(conn, _contact(row), None, at, src_chat, src_message)
+        return await self.db.transaction(
+            _log_call_to_sync, user, contact_id, at, src_chat, src_message
+        )
 
     @staticmethod
     async def _call_by_source(
         conn: aiosqlite.Connection, src_chat: int, src_message: int
     ) -> LoggedCall | None:
-        row = await _one(
-            conn,
-            f"SELECT {_CALL_COLS} FROM calls WHERE src_chat = ? AND src_message = ?",
-            (src_chat, src_message),
-        )
-        if row is None:
-            return None
-        contact = await _one(
-            conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
-        )
-        assert contact is not None
-        return LoggedCall(call=_call(row), contact=_contact(contact), created=False)
+        return await run_on(conn, _call_by_source_sync, src_chat, src_message)
 
     @staticmethod
     async def _insert_call(
@@ -349,44 +460,17 @@ class Store:
         src_chat: int,
         src_message: int,
     ) -> LoggedCall:
-        row = await _one(
-            conn,
-            f"""INSERT INTO calls (owner_id, contact_id, at, note, src_chat, src_message)
-                VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
-            (contact.owner_id, contact.id, to_ts(at), note, src_chat, src_message),
-        )
-        assert row is not None
-        return LoggedCall(call=_call(row), contact=contact, created=True)
+        return await run_on(conn, _insert_call_sync, contact, note, at, src_chat, src_message)
 
     async def get_call(self, call_id: int) -> Call | None:
-        row = await self.db.fetchone(f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+        row = self.db.peek(_one_sync, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
         return _call(row) if row else None
 
     async def set_outcome(
         self, owner_id: int, call_id: int, outcome: str
     ) -> tuple[OutcomeResult, Call | None, Contact | None]:
         """Record what happened on a call, once: a second tap changes nothing."""
-        async with self.db.write() as conn:
-            row = await _one(conn, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
-            if row is None:
-                return OutcomeResult.NOT_FOUND, None, None
-            if row["owner_id"] != owner_id:
-                return OutcomeResult.NOT_OWNER, None, None
-            contact_row = await _one(
-                conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
-            )
-            contact = _contact(contact_row) if contact_row else None
-            if row["outcome"] is not None:
-                same = row["outcome"] == outcome
-                result = OutcomeResult.ALREADY if same else OutcomeResult.DIFFERENT
-                return result, _call(row), contact
-            row = await _one(
-                conn,
-                f"UPDATE calls SET outcome = ? WHERE id = ? RETURNING {_CALL_COLS}",
-                (outcome, call_id),
-            )
-        assert row is not None
-        return OutcomeResult.SAVED, _call(row), contact
+        return await self.db.transaction(_set_outcome_sync, owner_id, call_id, outcome)
 
     async def set_callback(self, owner_id: int, contact_id: int, when: datetime | None) -> bool:
         async with self.db.write() as conn:
@@ -485,7 +569,8 @@ class Store:
         params: dict[str, Any] = {"owner": owner_id, "start": to_ts(start), "end": to_ts(end)}
         params.update({f"c{i}": code for i, code in enumerate(codes)})
         marks = ", ".join(f":c{i}" for i in range(len(codes))) or "NULL"
-        row = await self.db.fetchone(
+        row = self.db.peek(
+            _one_sync,
             f"""
             SELECT
                 (SELECT count(*) FROM next_steps WHERE owner_id = :owner AND kind = 'ball'
@@ -508,7 +593,7 @@ class Store:
     # -- guided flows ------------------------------------------------------------------------
 
     async def get_flow(self, user_id: int) -> Flow | None:
-        row = await self.db.fetchone("SELECT * FROM flows WHERE user_id = ?", (user_id,))
+        row = self.db.peek(_one_sync, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
         if row is None:
             return None
         return Flow(

@@ -1,0 +1,103 @@
+"""The inline storage path: one unit of work per transaction, committed or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import db as db_module
+from storage.db import Database
+
+
+async def opened(path: Path) -> Database:
+    db = Database(path)
+    await db.open()
+    return db
+
+
+def add_user(conn: sqlite3.Connection, user_id: int, fail: bool = False) -> int:
+    conn.execute(
+        "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, 'Rep', 0, 0)",
+        (user_id,),
+    )
+    if fail:
+        raise ValueError("half-way")
+    return user_id
+
+
+def count_users(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+
+
+async def test_a_unit_of_work_commits_or_leaves_nothing(tmp_path: Path) -> None:
+    db = await opened(tmp_path / "b.db")
+    try:
+        assert await db.transaction(add_user, 1) == 1
+        with pytest.raises(ValueError, match="half-way"):
+            await db.transaction(add_user, 2, fail=True)
+        assert db.peek(count_users) == 1
+        # Committed: another connection (another process) sees it at once.
+        with sqlite3.connect(tmp_path / "b.db") as other:
+            assert count_users(other) == 1
+        # The inline path and the async write() path take turns, never interleave.
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (3, 'Rep', 0, 0)"
+            )
+        assert await db.transaction(add_user, 4) == 4
+        assert db.peek(count_users) == 3
+    finally:
+        await db.close()
+
+
+async def test_waits_off_the_loop_when_another_process_writes(tmp_path: Path) -> None:
+    db = await opened(tmp_path / "b.db")
+    other = sqlite3.connect(tmp_path / "b.db", isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        pending = asyncio.create_task(db.transaction(add_user, 7))
+        for _ in range(20):
+            await asyncio.sleep(0)  # the event loop is not blocked meanwhile
+        assert not pending.done()
+        await asyncio.to_thread(other.execute, "COMMIT")
+        assert await pending == 7
+        assert db.peek(count_users) == 1
+    finally:
+        other.close()
+        await db.close()
+
+
+async def test_the_wal_is_checkpointed_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 10)
+    db = await opened(tmp_path / "b.db")
+    try:
+        for user_id in range(1, 31):
+            await db.transaction(add_user, user_id)
+        await asyncio.sleep(0)
+        assert db._checkpoint is not None
+        await db._checkpoint
+        assert db._checkpoint.exception() is None
+        # The inline connection itself never checkpoints (that would fsync on the loop).
+        assert db.peek(lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) == 0
+        busy, wal_frames, copied = db.peek(
+            lambda conn: tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        )
+        assert busy == 0 and copied == wal_frames  # nothing was left behind
+    finally:
+        await db.close()
+    with sqlite3.connect(tmp_path / "b.db") as conn:
+        assert count_users(conn) == 30
+
+
+async def test_closed_database_refuses_work(tmp_path: Path) -> None:
+    db = await opened(tmp_path / "b.db")
+    await db.close()
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.transaction(add_user, 1)
+    with pytest.raises(RuntimeError, match="not open"):
+        db.peek(count_users)
