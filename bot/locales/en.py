@@ -309,6 +309,7 @@ MESSAGES: dict[str, str] = {
     "summary.silent": "😴 Nothing logged yet today ({n}):",
     "summary.names": "{names}",
     "summary.silent_more": "…and {n} more.",
+    "summary.away": "🏖 Away today ({n}): {names}",
     "summary.legend": (
         "<i>📞 calls/quota · 🎾 balls back · 📐 calls per ball · 💬 polite no's · "
         "🤝 kept Next Steps · ⏰ called in the block · 🔥 quota streak</i>"

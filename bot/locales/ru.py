@@ -320,6 +320,7 @@ MESSAGES: dict[str, str] = {
     "summary.silent": "😴 Сегодня пока ничего не записали ({n}):",
     "summary.names": "{names}",
     "summary.silent_more": "…и ещё {n}.",
+    "summary.away": "🏖 Сегодня отсутствуют ({n}): {names}",
     "summary.legend": (
         "<i>📞 звонки/норма · 🎾 мячи · 📐 звонков на мяч · 💬 вежливые отказы · "
         "🤝 выполненные шаги · ⏰ звонил в блок · 🔥 серия нормы</i>"
