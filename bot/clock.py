@@ -7,6 +7,7 @@ past, what the scheduler owes whom) asks a :class:`Clock` instead of calling
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -20,6 +21,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class ManualClock:
@@ -40,3 +44,9 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+    async def sleep(self, seconds: float) -> None:
+        """Waiting on a manual clock moves it forward at once (the scheduler's waits for
+        Telegram's rate limits take no real time in tests)."""
+        self.advance(timedelta(seconds=max(seconds, 0.0)))
+        await asyncio.sleep(0)
