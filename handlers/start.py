@@ -32,7 +32,7 @@ async def start(update: Update, context: BallbackContext) -> None:
 
 
 async def help_command(update: Update, context: BallbackContext) -> None:
-    sections = ("help", "help.pipeline", "help.transfer")
+    sections = ("help", "help.pipeline", "help.rhythm", "help.transfer")
     await reply(update, "\n\n".join(text_for(update, key) for key in sections))
 
 

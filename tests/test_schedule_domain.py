@@ -191,7 +191,8 @@ def test_no_calling_block_means_no_block_reminders_but_lapsed_steps_at_nine() ->
     steps = [(7, msk(2026, 11, 26, 15))]
     assert due_lapsed(free, steps, msk(2026, 11, 27, 8, 59)) == []
     [due] = due_lapsed(free, steps, msk(2026, 11, 27, 9, 0))
-    assert due.at == msk(2026, 11, 27, 9).astimezone(UTC) and DEFAULT_MORNING == time(9)
+    assert due.at == msk(2026, 11, 27, 9).astimezone(UTC)
+    assert time(9) == DEFAULT_MORNING
 
 
 def test_lapsed_steps_oldest_first_at_most_a_few_a_day_and_not_too_old() -> None:
