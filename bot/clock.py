@@ -8,6 +8,7 @@ past, what the scheduler owes whom) asks a :class:`Clock` instead of calling
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -48,5 +49,6 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         """Waiting on a manual clock moves it forward at once (the scheduler's waits for
         Telegram's rate limits take no real time in tests)."""
-        self.advance(timedelta(seconds=max(seconds, 0.0)))
+        # Whole microseconds, rounded up (a datetime's resolution): a wait never rounds to 0.
+        self.advance(timedelta(microseconds=math.ceil(max(seconds, 0.0) * 1_000_000)))
         await asyncio.sleep(0)

@@ -63,10 +63,11 @@ from storage.rhythm import LEASE, OutboxItem
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30
-BATCH = 30  # rows claimed at once: about a second of sending at the overall limit
+BATCH = 100  # rows claimed at once: about 3 s of sending at the overall limit
 CONCURRENCY = 8  # sends in flight at once (Telegram's round trip is ~50-100 ms)
 MAX_ATTEMPTS = 6  # network errors and time-outs; 429 waits are not counted
 BACKOFF = (5, 15, 30, 60, 120, 300)  # seconds before the next attempt after a network error
+CLOSE_ENOUGH = 0.001  # a wait shorter than this is not worth a sleep (inside the margin)
 MAX_LIMITER_WAIT = 5.0  # a row that would wait longer for the limiter goes back to pending
 MAX_IDLE_WAIT = 60.0  # within a tick, wait for a retry this close instead of leaving it
 KEEP_OUTBOX = timedelta(days=35)  # longer than any key can be due again
@@ -142,7 +143,12 @@ class RateLimiter:
         return max(0.0, ready - now)
 
     def take(self, chat_id: int) -> None:
-        """Record a message to ``chat_id`` as sent now (call right after ``delay`` said 0)."""
+        """Record a message to ``chat_id`` as sent now (call right after ``delay`` said 0).
+
+        The next slot is counted from now, never from where the last one should have been: a
+        sender that woke up late does not catch up with a burst (under load, such bursts
+        reached Telegram closer together than they left).
+        """
         now = self._now()
         self._next_any = max(now, self._next_any) + self._interval
         self._chats[chat_id] = now
@@ -387,7 +393,7 @@ class Scheduler:
         """
         while True:
             wait = self.limiter.delay(chat_id)
-            if wait <= 0:
+            if wait < CLOSE_ENOUGH:
                 self.limiter.take(chat_id)
                 return None
             if wait > MAX_LIMITER_WAIT:
