@@ -91,6 +91,8 @@ def build_app(
         await set_commands(app)
 
     async def post_shutdown(app: BallbackApp) -> None:
+        if services.scheduler is not None:
+            await services.scheduler.stop()  # sends in flight are marked before the close
         await services.db.close()
 
     app: BallbackApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()

@@ -213,14 +213,30 @@ class Scheduler:
         self.lease = lease
         self.opened: set[int] = set()  # users known to have written in private (see handlers)
         self._lock = asyncio.Lock()
+        self._stopping = False
         self._planned: dict[tuple[str, int, str, datetime], datetime] = {}
         self._pruned_at: datetime | None = None
 
     # -- the tick ---------------------------------------------------------------------------
 
     async def job(self, context: Any) -> None:
-        """PTB's JobQueue callback: one tick."""
-        await self.tick(context.bot)
+        """PTB's JobQueue callback: one tick. A failure (the database gone for a moment) is
+        logged; the next tick starts afresh from the database."""
+        try:
+            await self.tick(context.bot)
+        except Exception:
+            log.exception("the rhythm's tick failed; the next one retries")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Shutting down: claim nothing more, and let the sends in flight finish (up to
+        ``grace`` seconds) so they are marked before the database closes."""
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self._lock.acquire(), grace)
+        except TimeoutError:
+            log.warning("the rhythm was still sending at shutdown: its rows resume later")
+            return
+        self._lock.release()
 
     async def tick(self, bot: Bot) -> TickReport:
         """Plan what is due now, then send everything that may be sent now.
@@ -228,7 +244,7 @@ class Scheduler:
         A tick that finds the previous one still running (a big fan-out takes longer than the
         interval) returns at once: the running one picks up whatever becomes due meanwhile.
         """
-        if self._lock.locked():
+        if self._lock.locked() or self._stopping:
             return TickReport(busy=True)
         async with self._lock:
             report = TickReport()
@@ -281,7 +297,7 @@ class Scheduler:
         rhythm = self.store.rhythm
         if not await rhythm.has_work():
             return
-        while True:
+        while not self._stopping:
             now = self.clock.now()
             items, resumed = await rhythm.claim(now, self.batch, self.lease)
             if resumed:

@@ -33,13 +33,14 @@ from bot.rhythm import RepDay, recheck_rep, recheck_team
 from bot.scheduler import Outgoing, Rendered, Scheduler, Skip, Sleep
 from handlers import nextsteps
 from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
-from handlers.pipeline import sheet_button
+from handlers.pipeline import sheet_button, short
 from storage.rhythm import OutboxItem, StepAnswer
 
 log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 NUDGE_PROSPECTS = 5  # prospects offered as buttons on the morning nudge
+NUDGE_STEPS = 15  # today's Next Steps listed on it (the rest: /today)
 PROSPECT_LABEL = 40
 ON_WORDS = frozenset({"on", "yes", "вкл", "включить", "да"})
 OFF_WORDS = frozenset({"off", "no", "выкл", "выключить", "нет"})
@@ -122,20 +123,22 @@ async def nudge(services: Services, rep: RepDay, day: date, now: datetime) -> Ou
         )
     start, end = rules.day_bounds(day)
     steps = await store.next_steps_due(rep.user_id, start, end)
-    if steps:
+    if steps:  # bounded, so the nudge stays far below Telegram's 4096 characters
         lines.append(t(lang, "today.steps"))
-        for step in steps:
-            company = f", {step.contact_company}" if step.contact_company else ""
+        for step in steps[:NUDGE_STEPS]:
+            company = f", {short(step.contact_company, 30)}" if step.contact_company else ""
             lines.append(
                 t(
                     lang,
                     "today.step",
                     time=f"{rules.local(step.due_at):%H:%M}",
-                    action=step.action,
-                    name=step.contact_name or "",
+                    action=short(step.action, 80),
+                    name=short(step.contact_name or "", 60),
                     company=company,
                 )
             )
+        if len(steps) > NUDGE_STEPS:
+            lines.append(t(lang, "nudge.more_steps", n=len(steps) - NUDGE_STEPS))
     else:
         lines.append(t(lang, "today.no_steps"))
     after, until = client_window(now, rules)

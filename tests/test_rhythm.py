@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -114,6 +115,24 @@ async def test_the_morning_nudge_says_what_the_day_holds(bot: BotHarness) -> Non
     assert "📞 Call 1 of 20 today" in last_text(tapped)
     contact_id = int(data.split(":")[1])
     assert await bot.rows("SELECT count(*) FROM calls WHERE contact_id = ?", contact_id) == [(1,)]
+
+
+async def test_a_busy_day_s_nudge_stays_short(bot: BotHarness) -> None:
+    await team_of(bot, IVAN)
+    await add_prospects(bot, IVAN.id, ["Я" * 200])
+    [(contact_id,)] = await bot.rows("SELECT id FROM contacts")
+    async with bot.db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at) "
+            "VALUES (?, ?, ?, ?, 'ball', ?)",
+            [
+                (IVAN.id, contact_id, "Встреча " * 37, to_ts(msk(27, 12) + timedelta(minutes=n)), 0)
+                for n in range(40)
+            ],
+        )
+    [(_, _, text)] = await tick_at(bot, FRIDAY_NUDGE)
+    assert len(text) < 4096
+    assert "…and 25 more: /today lists them all." in text
 
 
 async def test_monday_s_nudge_looks_back_to_friday(bot: BotHarness) -> None:
@@ -434,6 +453,45 @@ async def test_a_crash_in_the_middle_of_a_fan_out_loses_nothing_and_repeats_noth
     ]
     assert sorted(nudges) == sorted(p.id for p in reps)
     assert await bot.rows("SELECT state, count(*) FROM outbox GROUP BY state") == [("sent", 12)]
+
+
+async def test_shutting_down_lets_the_sends_in_flight_finish(bot: BotHarness) -> None:
+    reps = [Person(4000 + n, f"Rep{n}", "en") for n in range(6)]
+    await team_of(bot, *reps)
+    sched = scheduler(bot)
+    sched.concurrency, sched.batch = 1, 3
+    go_on = asyncio.Event()
+    real_render = sched.render
+
+    async def slow_render(item, now):  # type: ignore[no-untyped-def]
+        await go_on.wait()
+        return await real_render(item, now)
+
+    sched.render = slow_render
+    bot.clock.set(FRIDAY_NUDGE)
+    running = asyncio.create_task(sched.tick(bot.app.bot))
+    await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(sched.stop())
+    await asyncio.sleep(0)
+    go_on.set()
+    await stopping
+    assert (await running).sent == 3  # the claimed batch went out and was marked...
+    states = await bot.rows("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state")
+    assert states == [("pending", 3), ("sent", 3)]  # ...nothing more was claimed
+    assert (await sched.tick(bot.app.bot)).busy
+
+
+async def test_a_failing_tick_is_logged_and_the_next_one_starts_afresh(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await team_of(bot, IVAN)
+    bot.clock.set(FRIDAY_NUDGE)
+    await bot.db.close()
+
+    await scheduler(bot).job(SimpleNamespace(bot=bot.app.bot))
+    assert "the rhythm's tick failed" in caplog.text
+    await bot.db.open()
+    assert kinds(await tick_at(bot, FRIDAY_NUDGE)) == [("nudge", IVAN.id)]
 
 
 async def test_a_second_instance_by_mistake_sends_nothing_twice(

@@ -621,6 +621,7 @@ MESSAGES: dict[str, str] = {
         "⏰ <b>{start}–{end}: your calling block, {calls}</b>\nAn appointment with yourself."
     ),
     "nudge.before": "📊 {day}: {calls}, {balls} back.",
+    "nudge.more_steps": "…and {n} more: /today lists them all.",
     "nudge.prospects": "\n📞 <b>Start with</b> (tap one to log the call):",
     "nudge.no_prospects": (
         "\n📞 No prospects due for a call: add some with /call or send me a .csv file."

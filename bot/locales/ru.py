@@ -628,6 +628,7 @@ MESSAGES: dict[str, str] = {
     "day.yesterday": "Вчера",
     "nudge.head": ("⏰ <b>{start}–{end}: ваш блок звонков, {calls}</b>\nВстреча с самим собой."),
     "nudge.before": "📊 {day}: {calls}, вернулось {balls}.",
+    "nudge.more_steps": "…и ещё {n}: все — в /today.",
     "nudge.prospects": "\n📞 <b>Начните с них</b> (нажмите, чтобы записать звонок):",
     "nudge.no_prospects": (
         "\n📞 Звонить пока некому: добавьте контакты через /call или пришлите файл .csv."
