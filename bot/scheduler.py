@@ -414,7 +414,8 @@ class Scheduler:
                 return None
             if wait > MAX_LIMITER_WAIT:
                 return wait
-            await self.sleep(wait)
+            # Wake a little early: a timer's overshoot would otherwise add up over a fan-out.
+            await self.sleep(max(wait - CLOSE_ENOUGH / 2, 0.0))
 
     async def _failed_send(
         self, item: OutboxItem, chat_id: int, exc: Exception, report: TickReport
