@@ -191,10 +191,10 @@ def main() -> None:
             "Where the time over the minimum goes: the limiter paces sends 4 % slower than 30 a "
             "second on purpose (`Limits.margin`), so that network jitter can never squeeze 31 "
             "sends into one second at Telegram's end; the rest is timer and event-loop overhead. "
-            "Rendering each nudge (five reads: the rep, yesterday, today's Next Steps, the "
-            "prospects due) and marking it sent overlap with the waits, 8 sends in flight. The "
-            "idle tick is the 30-second heartbeat for 1,000 reps: it reads every rep, works out "
-            "what is due and finds it recorded already.",
+            "Rendering each nudge (a handful of indexed reads: the rep, yesterday, today's Next "
+            "Steps, the prospects due) and marking it sent overlap with the waits, 8 sends in "
+            "flight. The idle tick is the 30-second heartbeat for 1,000 reps: it reads every "
+            "rep, works out what is due and finds it recorded already.",
             "",
         ]
         RESULTS.write_text("\n".join(lines), encoding="utf-8")

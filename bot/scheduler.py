@@ -345,6 +345,9 @@ class Scheduler:
         if isinstance(rendered, Skip):
             await rhythm.finish(item.id, "skipped", rendered.reason)
             report.skipped += 1
+            # Planned again if it comes due at another time (the block was moved meanwhile).
+            for key in [k for k in self._planned if k[:3] == (item.kind, item.recipient, item.key)]:
+                del self._planned[key]
             return
         try:
             await self._send_parts(bot, item, rendered, report)

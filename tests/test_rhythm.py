@@ -552,6 +552,23 @@ async def test_429_waits_and_sends_once_and_403_marks_only_that_rep(bot: BotHarn
     assert len(await tick_at(bot, FRIDAY_QUOTA)) == 6
 
 
+async def test_a_nudge_waiting_to_be_retried_follows_a_block_moved_meanwhile(
+    bot: BotHarness,
+) -> None:
+    await team_of(bot, IVAN)
+    bot.api.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 120", retry_after=120
+    )
+    assert await tick_at(bot, FRIDAY_NUDGE) == []  # 429: to be retried in two minutes
+    bot.clock.set(msk(27, 9, 46))
+    await bot.send("/set block 14:00-15:00", IVAN)
+    assert await tick_at(bot, msk(27, 9, 50)) == []  # retried: no longer due, skipped
+    assert await bot.rows("SELECT state FROM outbox") == [("skipped",)]
+    [(kind, _, text)] = await tick_at(bot, msk(27, 13, 45))
+    assert kind == "nudge" and "14:00–15:00" in text
+    assert await bot.rows("SELECT state, due_at FROM outbox") == [("sent", to_ts(msk(27, 13, 45)))]
+
+
 async def test_a_network_error_is_retried_with_backoff(bot: BotHarness) -> None:
     await team_of(bot, IVAN)
     bot.api.fail_next("sendMessage", status=502, description="Bad Gateway")
