@@ -29,7 +29,7 @@ from bot.domain.rules import callback_due
 from bot.domain.schedule import Due, SendKind, behind_pace, calls_left
 from bot.locales import Html, Lang, format_day, format_when, plural, t
 from bot.reports import build_summary
-from bot.rhythm import RepDay, recheck_rep, recheck_team
+from bot.rhythm import RepDay, plan_dues, recheck_rep, recheck_team
 from bot.scheduler import Outgoing, Rendered, Scheduler, Skip, Sleep
 from handlers import nextsteps
 from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
@@ -54,7 +54,6 @@ STATUSES = frozenset({"open", "done", "dropped", "rescheduled"})
 
 def build_scheduler(services: Services, sleep: Sleep | None = None) -> Scheduler:
     """The one scheduler of the application (ticked by PTB's JobQueue, see ``bot/app.py``)."""
-    from bot.rhythm import plan_dues
 
     async def plan(now: datetime) -> list[Due]:
         return await plan_dues(services.store, now, services.settings.zone)
