@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -19,6 +19,9 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from storage.db import Database
 from storage.repo import Store
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler, Sleep
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class Services:
     store: Store
     clock: Clock
     extra: dict[str, Any] = field(default_factory=dict)
+    scheduler: Scheduler | None = None  # the daily rhythm: reminders and summaries
 
 
 class BallbackContext(
@@ -56,10 +60,15 @@ def build_app(
     clock: Clock | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    sleep: Sleep | None = None,
 ) -> BallbackApp:
+    """``sleep`` is how the scheduler waits (rate limits, 429): by default the clock's own, so
+    with a ManualClock the waits move it forward instead of taking real time."""
+    from bot.scheduler import TICK_SECONDS
     from bot.transport import AiohttpRequest
     from bot.updates import PerChatUpdateProcessor
     from handlers import register, set_commands
+    from handlers.rhythm import build_scheduler
 
     builder = (
         Application.builder()
@@ -85,11 +94,23 @@ def build_app(
         await set_commands(app)
 
     async def post_shutdown(app: BallbackApp) -> None:
+        if services.scheduler is not None:
+            await services.scheduler.stop()  # sends in flight are marked before the close
         await services.db.close()
 
     app: BallbackApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()
     db = Database(settings.database)
     services = Services(settings=settings, db=db, store=Store(db), clock=clock or SystemClock())
+    services.scheduler = scheduler = build_scheduler(services, sleep)
     app.bot_data["services"] = services
     register(app)
+    # The daily rhythm: ONE repeating job; the schedule itself lives in the database.
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            scheduler.job,
+            interval=TICK_SECONDS,
+            first=1,
+            name="rhythm",
+            job_kwargs={"max_instances": 2, "coalesce": True},  # an overlap returns at once
+        )
     return app

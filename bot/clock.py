@@ -7,6 +7,8 @@ past, what the scheduler owes whom) asks a :class:`Clock` instead of calling
 
 from __future__ import annotations
 
+import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -20,6 +22,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class ManualClock:
@@ -40,3 +45,10 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+    async def sleep(self, seconds: float) -> None:
+        """Waiting on a manual clock moves it forward at once (the scheduler's waits for
+        Telegram's rate limits take no real time in tests)."""
+        # Whole microseconds, rounded up (a datetime's resolution): a wait never rounds to 0.
+        self.advance(timedelta(microseconds=math.ceil(max(seconds, 0.0) * 1_000_000)))
+        await asyncio.sleep(0)

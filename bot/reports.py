@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain.calendar import WorkCalendar
 from bot.domain.outcomes import POLITE_NOS
 from bot.domain.rules import Rules, calls_per_ball
 from bot.domain.summary import (
@@ -31,7 +32,7 @@ from bot.domain.summary import (
     quota_streak,
     rank,
 )
-from bot.domain.team import effective_rules, load_zone
+from bot.domain.team import effective_rules, load_zone, workdays_from_mask
 from bot.locales import Html, Lang, format_day, t, weekday
 from storage.repo import Store
 from storage.teams import Member, Span, Team
@@ -84,6 +85,16 @@ def team_lang(team: Team, asked_in: Lang | None = None) -> Lang:
 
 def team_zone(team: Team) -> ZoneInfo:
     return load_zone(team.tz) or ZoneInfo("UTC")
+
+
+def team_calendar(team: Team, days: Mapping[date, bool]) -> WorkCalendar:
+    """The team's working days: its weekdays, the official calendar, its own exceptions
+    (``days``: day -> is it a working day, from ``/set dayoff`` and ``/set workday``)."""
+    return WorkCalendar(
+        workdays=workdays_from_mask(team.workdays),
+        days_off=frozenset(day for day, working in days.items() if not working),
+        extra_workdays=frozenset(day for day, working in days.items() if working),
+    )
 
 
 def team_today(team: Team, now: datetime) -> date:
@@ -174,6 +185,10 @@ class MemberActivity:
     in_block: int = 0
     commitments: Commitments = field(default_factory=Commitments)
     streak: Streak | None = None
+    away: tuple[tuple[date, date], ...] = ()  # the rep's days away (/away), both ends included
+
+    def away_on(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.away)
 
     def total_calls(self) -> int:
         return sum(self.calls.values())
@@ -231,11 +246,31 @@ async def _count_days(
             activity.balls[day] = row.balls
 
 
-async def gather_day(store: Store, team: Team, day: date, now: datetime) -> list[MemberActivity]:
-    """Each active member's ``day`` (their own local date), with quota streaks up to it."""
+async def team_calendar_since(store: Store, team: Team, since: date) -> WorkCalendar:
+    return team_calendar(team, await store.rhythm.team_days(team.id, since))
+
+
+async def gather_day(
+    store: Store,
+    team: Team,
+    day: date,
+    now: datetime,
+    calendar: WorkCalendar | None = None,
+) -> list[MemberActivity]:
+    """Each active member's ``day`` (their own local date), with quota streaks up to it.
+
+    A streak counts the team's working days (``calendar``: public holidays and the team's own
+    days off are not) without the member's days away: those neither count nor break it.
+    """
     members = await _members(store, team)
     if not members:
         return members
+    oldest = day - timedelta(days=STREAK_WINDOWS[-1])
+    if calendar is None:
+        calendar = await team_calendar_since(store, team, oldest)
+    away = await store.rhythm.away_of([m.member.user_id for m in members], oldest)
+    for activity in members:
+        activity.away = tuple(away.get(activity.member.user_id, ()))
     bounds = _Bounds()
     by_id = {m.member.user_id: m for m in members}
     spans = [bounds.span(m, day, with_block=True) for m in members]
@@ -248,6 +283,13 @@ async def gather_day(store: Store, team: Team, day: date, now: datetime) -> list
     settings = team.settings
     pending: Sequence[MemberActivity] = members
     fetched_from = day
+
+    def counts_for(activity: MemberActivity) -> Callable[[date], bool]:
+        def counts(d: date) -> bool:
+            return calendar.is_workday(d) and not activity.away_on(d)
+
+        return counts
+
     for window in STREAK_WINDOWS:  # look further back only for streaks still unbroken
         since = day - timedelta(days=window - 1)
         await _count_days(
@@ -262,6 +304,7 @@ async def gather_day(store: Store, team: Team, day: date, now: datetime) -> list
                 day,
                 since=since,
                 day_over=now >= bounds.span(activity, day).end,
+                counts=counts_for(activity),
             )
         pending = [a for a in pending if a.streak is not None and not a.streak.complete]
         if not pending:
@@ -289,18 +332,22 @@ async def build_summary(
     have their own midnight). ``lang`` is the asker's language, used when the team's is ``auto``.
     """
     lang = team_lang(team, lang)
-    members = await gather_day(store, team, day, now)
+    calendar = await team_calendar_since(store, team, day - timedelta(days=STREAK_WINDOWS[-1]))
+    members = await gather_day(store, team, day, now, calendar)
     settings = team.settings
-    workday = day.weekday() in settings.workdays
+    workday = calendar.is_workday(day)
     lines = [t(lang, "summary.head", team=team.title, day=Html(format_day(lang, day)))]
     if not members:
         lines.append(t(lang, "summary.no_members"))
         return split_messages(lines)
     active = [m for m in members if m.calls.get(day, 0) or m.balls.get(day, 0)]
-    silent = [m for m in members if not (m.calls.get(day, 0) or m.balls.get(day, 0))]
+    # Away today: not expected to call, so neither in the quota nor among the silent.
+    away = [m for m in members if m.away_on(day) and m not in active]
+    expected = [m for m in members if not m.away_on(day)]
+    silent = [m for m in expected if not (m.calls.get(day, 0) or m.balls.get(day, 0))]
     calls = sum(m.calls.get(day, 0) for m in members)
     balls = sum(m.balls.get(day, 0) for m in members)
-    lines.extend(_team_lines(lang, team, members, day, workday, calls, balls))
+    lines.extend(_team_lines(lang, team, members, expected, day, workday, calls, balls))
     ranked = rank(
         Score(m.member.user_id, m.name, m.calls.get(day, 0), m.balls.get(day, 0)) for m in active
     )
@@ -315,6 +362,11 @@ async def build_summary(
     if silent and workday:  # on a day off, nobody is expected to call
         lines.append("")
         lines.extend(_silent_lines(lang, silent))
+    if away:
+        names = [m.name for m in away]
+        shown = ", ".join(names[:SILENT_MAX]) + (" …" if len(names) > SILENT_MAX else "")
+        lines.append("")
+        lines.append(t(lang, "summary.away", n=len(away), names=shown))
     lines.append("")
     lines.append(t(lang, "summary.legend"))
     return split_messages(lines)
@@ -324,13 +376,15 @@ def _team_lines(
     lang: Lang,
     team: Team,
     members: Sequence[MemberActivity],
+    expected: Sequence[MemberActivity],
     day: date,
     workday: bool,
     calls: int,
     balls: int,
 ) -> list[str]:
+    """The team's totals; quotas and goals are those of the ``expected`` (not away) members."""
     settings = team.settings
-    count = len(members)
+    count = len(expected)
     lines = []
     if workday:
         lines.append(t(lang, "summary.calls", calls=calls, quota=settings.quota * count))
@@ -340,9 +394,9 @@ def _team_lines(
     lines.append(t(lang, "summary.ratio", ratio=ratio_text(lang, calls, balls)))
     lines.append(t(lang, "summary.polite", n=sum(m.polite_nos for m in members)))
     if workday:
-        met = sum(1 for m in members if m.calls.get(day, 0) >= settings.quota)
+        met = sum(1 for m in expected if m.calls.get(day, 0) >= settings.quota)
         lines.append(t(lang, "summary.quota_met", n=met, total=count))
-        with_block = [m for m in members if m.rules.block is not None]
+        with_block = [m for m in expected if m.rules.block is not None]
         if with_block:
             kept = sum(1 for m in with_block if block_kept(m.in_block))
             lines.append(t(lang, "summary.block", n=kept, total=len(with_block)))

@@ -27,6 +27,8 @@ PRIVATE_COMMANDS = (
     "contact",
     "list",
     "export",
+    "nudges",
+    "away",
     "undo",
     "cancel",
     "help",
@@ -47,7 +49,18 @@ async def stale_button(update: Update, context: BallbackContext) -> None:
 
 
 def register(app: BallbackApp) -> None:
-    from handlers import calls, errors, nextsteps, pipeline, reports, start, team, today, transfer
+    from handlers import (
+        calls,
+        errors,
+        nextsteps,
+        pipeline,
+        reports,
+        rhythm,
+        start,
+        team,
+        today,
+        transfer,
+    )
 
     team.register_first(app)  # group /start and /help (the private ones answer anywhere)
     start.register_first(app)  # edited messages, group guard, /start, /help
@@ -58,6 +71,7 @@ def register(app: BallbackApp) -> None:
     reports.register(app)  # /summary, /leaderboard in the group
     pipeline.register(app)  # /pipeline, /contact, the contact card's buttons, /list
     transfer.register(app)  # contacts imported from a .csv/.xlsx file, /export, /forget
+    rhythm.register(app)  # /nudges, /away, snooze and "did it happen?" buttons; group 1: opened
     start.register_last(app)  # unknown commands, free text (flow answers or a hint), the rest
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(errors.on_error)

@@ -250,6 +250,7 @@ async def _save(
         now=who.now,
         src_chat=message.chat_id,
         src_message=message.message_id,
+        replaces=draft.replaces,
     )
     when = when_text(who, draft)
     if step is None:  # this message already saved it (a redelivered update)
@@ -281,8 +282,13 @@ async def start_flow(
     contact_id: int,
     call_id: int | None,
     edit: bool,
+    replaces: int | None = None,
 ) -> None:
-    await advance(update, context, who, Draft(contact_id=contact_id, call_id=call_id), edit=edit)
+    """Ask for a Next Step with the contact; ``replaces`` is the lapsed one it reschedules
+    (marked ``rescheduled`` when the new one is saved, not before: a flow left unfinished
+    leaves it as it was)."""
+    draft = Draft(contact_id=contact_id, call_id=call_id, replaces=replaces)
+    await advance(update, context, who, draft, edit=edit)
 
 
 # -- handlers ------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Every post to a team's group goes through :func:`deliver`, which follows the group when it
 became a supergroup (``ChatMigrated``) and stops posting to a group that removed the bot.
-:func:`post_summary` is the whole daily post, ready for a scheduler.
+:func:`post_summary` posts the whole summary at once; the daily one goes out through the
+scheduler's outbox instead (``handlers/rhythm.py``), so that it is sent once and within
+Telegram's limits.
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ async def answer(update: Update, context: BallbackContext, *keys: str) -> None:
 
 
 async def help_command(update: Update, context: BallbackContext) -> None:
-    await answer(update, context, "help", "help.personal", "help.pipeline", "help.transfer")
+    await answer(
+        update, context, "help", "help.personal", "help.pipeline", "help.rhythm", "help.transfer"
+    )
 
 
 async def unknown_command(update: Update, context: BallbackContext) -> None:

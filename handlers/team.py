@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.app import BallbackApp, BallbackContext
+from bot.domain.calendar import DayError, parse_day
 from bot.domain.rules import Block
 from bot.domain.team import (
     LIMITS,
@@ -33,8 +34,8 @@ from bot.domain.team import (
     parse_setting,
     zone_label,
 )
-from bot.locales import Html, Lang, pick_lang, plural, t, weekday
-from bot.reports import team_lang
+from bot.locales import Html, Lang, format_day, pick_lang, plural, t, weekday
+from bot.reports import team_lang, team_today
 from handlers.common import Actor, actor, message_text_arg, reply, user_in
 from storage.teams import JoinResult, Profile, Team
 
@@ -55,6 +56,14 @@ EXAMPLES: dict[Key, str] = {
     Key.WORKDAYS: "mon-fri",
     Key.LANG: "ru",
 }
+# ``/set dayoff <date>`` and ``/set workday <date>``: the team's own calendar, kept apart from
+# the settings above (they are dates, not one value). The value is True for a working day.
+DAY_KEYS: dict[str, bool] = {
+    "dayoff": False, "day_off": False, "holiday": False, "выходной": False,
+    "workday": True, "work_day": True, "рабочий": True,
+}  # fmt: skip
+REMOVE_WORDS = frozenset({"off", "remove", "delete", "убрать", "удалить"})
+DAYS_SHOWN = 12  # upcoming team days listed in /settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +336,10 @@ def format_value(lang: Lang, key: Key, settings: TeamSettings, now: datetime) ->
     return t(lang, f"settings.lang_{settings.lang}")
 
 
-def settings_text(lang: Lang, team: Team, now: datetime) -> str:
+def settings_text(
+    lang: Lang, team: Team, now: datetime, team_days: dict[date, bool] | None = None
+) -> str:
+    """The team's rules; ``team_days`` are its own coming days off and working days."""
     settings = team.settings
     lines = [t(lang, "settings.team_head", team=team.title)]
     for key in Key:
@@ -340,8 +352,18 @@ def settings_text(lang: Lang, team: Team, now: datetime) -> str:
                 key=key.value,
             )
         )
+    for working, line in ((False, "settings.days_off"), (True, "settings.days_on")):
+        days = sorted(day for day, works in (team_days or {}).items() if works is working)
+        if days:
+            shown = ", ".join(_short_day(lang, day) for day in days[:DAYS_SHOWN])
+            more = " …" if len(days) > DAYS_SHOWN else ""
+            lines.append(t(lang, line, days=shown + more))
     lines.append(t(lang, "settings.team_foot"))
     return "\n".join(lines)
+
+
+def _short_day(lang: Lang, day: date) -> str:
+    return f"{day:%d.%m.%Y}" if lang == "ru" else day.isoformat()
 
 
 def private_settings_text(lang: Lang, profile: Profile, default_tz: str, now: datetime) -> str:
@@ -392,7 +414,9 @@ async def group_settings(update: Update, context: BallbackContext) -> None:
     if where.team is None:
         await reply(update, t(where.lang, "team.not_a_team"))
         return
-    await reply(update, settings_text(where.lang, where.team, where.now))
+    today = team_today(where.team, where.now)
+    days = await context.services.store.rhythm.team_days(where.team.id, today)
+    await reply(update, settings_text(where.lang, where.team, where.now, days))
 
 
 async def private_settings(update: Update, context: BallbackContext) -> None:
@@ -433,6 +457,9 @@ async def group_set(update: Update, context: BallbackContext) -> None:
         await reply(update, t(where.lang, "set.refused"))
         return
     key_text, value = split_set_args(update)
+    if key_text.casefold() in DAY_KEYS:
+        await set_team_day(update, context, where, DAY_KEYS[key_text.casefold()], value)
+        return
     key = parse_key(key_text) if key_text else None
     if key is None:
         text = t(where.lang, "set.unknown", key=key_text) + "\n\n" if key_text else ""
@@ -453,6 +480,36 @@ async def group_set(update: Update, context: BallbackContext) -> None:
             value=Html(format_value(lang, key, team.settings, where.now)),
         ),
     )
+
+
+async def set_team_day(
+    update: Update, context: BallbackContext, where: InGroup, working: bool, value: str
+) -> None:
+    """``/set dayoff 2026-12-31`` (or ``31.12.2026``), ``/set workday 2027-01-09``; a leading
+    ``-`` (or ``off``/``remove``) lets the usual calendar decide that day again."""
+    assert where.team is not None
+    text, remove = value.strip(), False
+    words = text.split()
+    if words and words[0].casefold() in REMOVE_WORDS:
+        text, remove = " ".join(words[1:]), True
+    elif text.startswith(("-", "−")):
+        text, remove = text[1:], True
+    day = parse_day(text, team_today(where.team, where.now))
+    if isinstance(day, DayError):
+        error = t(where.lang, f"dates.{day.value}")
+        await reply(update, error + "\n" + t(where.lang, "set.day_usage"))
+        return
+    changed = await context.services.store.rhythm.set_team_day(
+        where.team.id, day, None if remove else working
+    )
+    if not changed:
+        said = "set.day_unchanged"
+    elif remove:
+        said = "set.day_removed"
+    else:
+        said = "set.workday_done" if working else "set.dayoff_done"
+    shown = f"{format_day(where.lang, day)} {day.year}"
+    await reply(update, t(where.lang, said, day=shown))
 
 
 async def private_set(update: Update, context: BallbackContext) -> None:

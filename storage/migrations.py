@@ -142,6 +142,77 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # sheet (call-backs by date, never-called ones in creation order) without a scan of all of
     # the rep's contacts.
     ("CREATE INDEX contacts_owner_callback ON contacts(owner_id, archived, callback_at)",),
+    # 4: the daily rhythm. The outbox is the scheduler's memory: one row per scheduled send,
+    # unique per (kind, recipient, key), so however many ticks, restarts or instances see a send
+    # due, it is recorded once and sent once. Who may be written to in private, reminders on or
+    # off, a snooze, days away, and a team's own days off and extra working days.
+    (
+        """
+        CREATE TABLE outbox (
+            id          INTEGER PRIMARY KEY,
+            kind        TEXT NOT NULL,                  -- nudge, pace, quota, lapsed, summary
+            recipient   INTEGER NOT NULL,               -- a user id; the team id for a summary
+            key         TEXT NOT NULL,                  -- the local date, or s<Next Step id>
+            day         TEXT NOT NULL,                  -- the recipient's local date, ISO
+            ref         INTEGER NOT NULL DEFAULT 0,     -- Next Step id; a summary's chat id
+            state       TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
+            attempts    INTEGER NOT NULL DEFAULT 0,     -- sends tried (429 waits not counted)
+            due_at      INTEGER NOT NULL,               -- when it became due
+            until_at    INTEGER NOT NULL,               -- not worth sending from then on
+            next_try_at INTEGER NOT NULL,
+            claimed_at  INTEGER,                        -- taken for sending (the lease)
+            parts_sent  INTEGER NOT NULL DEFAULT 0,     -- messages of a long summary delivered
+            message_id  INTEGER,                        -- the (last) message Telegram accepted
+            created_at  INTEGER NOT NULL,
+            sent_at     INTEGER,
+            error       TEXT,
+            UNIQUE (kind, recipient, key)
+        ) STRICT
+        """,
+        "CREATE INDEX outbox_pending ON outbox(next_try_at) WHERE state = 'pending'",
+        "CREATE INDEX outbox_sending ON outbox(claimed_at) WHERE state = 'sending'",
+        "CREATE INDEX outbox_created ON outbox(created_at)",
+        # The bot may write to a user in private once they have written to it there; Telegram
+        # refusing a message (403: blocked, deactivated) stops that until they write again.
+        "ALTER TABLE users ADD COLUMN opened_at INTEGER",
+        "ALTER TABLE users ADD COLUMN unreachable_at INTEGER",
+        "ALTER TABLE users ADD COLUMN nudges INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE users ADD COLUMN snoozed_on TEXT",  # the local date, ISO
+        # Users who logged anything have used the private chat; the others are known to have
+        # done so when they next write to the bot there.
+        """
+        UPDATE users SET opened_at = started_at
+        WHERE EXISTS (SELECT 1 FROM contacts WHERE owner_id = users.id)
+           OR EXISTS (SELECT 1 FROM flows WHERE user_id = users.id)
+        """,
+        """
+        CREATE TABLE away (
+            id          INTEGER PRIMARY KEY,
+            user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            first_day   TEXT NOT NULL,                  -- ISO dates, both included
+            last_day    TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,
+            CHECK (first_day <= last_day)
+        ) STRICT
+        """,
+        "CREATE INDEX away_user ON away(user_id, last_day)",
+        "CREATE INDEX away_last ON away(last_day)",
+        """
+        CREATE TABLE team_days (
+            team_id     INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            day         TEXT NOT NULL,                  -- ISO date
+            working     INTEGER NOT NULL CHECK (working IN (0, 1)),
+            PRIMARY KEY (team_id, day)
+        ) STRICT, WITHOUT ROWID
+        """,
+        # /forget: what was scheduled for a user goes with them.
+        """
+        CREATE TRIGGER users_forget_outbox AFTER DELETE ON users BEGIN
+            DELETE FROM outbox WHERE recipient = OLD.id AND kind != 'summary';
+        END
+        """,
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

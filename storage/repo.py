@@ -34,6 +34,7 @@ from storage.teams import TeamStore
 
 if TYPE_CHECKING:
     from storage.pipeline import PipelineStore
+    from storage.rhythm import RhythmStore
 
 _CONTACT_COLS = "id, owner_id, name, company, phone, note, callback_at, archived, created_at"
 _CALL_COLS = "id, owner_id, contact_id, at, outcome, note"
@@ -312,6 +313,13 @@ class Store:
 
         return PipelineStore(self.db)
 
+    @property
+    def rhythm(self) -> RhythmStore:
+        """The daily rhythm: the outbox, reminders on/off, days away, a team's own calendar."""
+        from storage.rhythm import RhythmStore
+
+        return RhythmStore(self.db)
+
     # -- users -------------------------------------------------------------------------------
 
     @staticmethod
@@ -494,8 +502,12 @@ class Store:
         now: datetime,
         src_chat: int,
         src_message: int,
+        replaces: int | None = None,
     ) -> NextStep | None:
         """Store a Next Step and close the flow that built it, in one transaction.
+
+        ``replaces`` is the owner's open Next Step this one reschedules: it is marked
+        ``rescheduled`` in the same transaction.
 
         Returns ``None`` when the same message already saved one (a redelivery or double tap)
         or when the contact is not the owner's.
@@ -530,6 +542,12 @@ class Store:
             if row is None:
                 return None
             step_id = row["id"]
+            if replaces is not None:
+                await conn.execute(
+                    "UPDATE next_steps SET status = 'rescheduled' "
+                    "WHERE id = ? AND owner_id = ? AND status = 'open'",
+                    (replaces, owner_id),
+                )
             if call_id is not None and kind == "ball":
                 await conn.execute(
                     "UPDATE calls SET outcome = 'ns' WHERE id = ? AND owner_id = ? "

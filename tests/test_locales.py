@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.calendar import DayError
 from bot.domain.contacts import ContactError
 from bot.domain.nextstep import ACTION_PRESETS
 from bot.domain.outcomes import Outcome, OutcomeGroup, verdict
@@ -65,6 +66,7 @@ FAMILIES: dict[str, Callable[[], set[str]]] = {
     "when.": lambda: {e.value for e in WhenError},
     "ns.action.": lambda: set(ACTION_PRESETS),
     "ns.action_": lambda: {e.value.split("_")[1] for e in ActionError},
+    "dates.": lambda: {e.value for e in DayError},
 }
 
 
@@ -213,5 +215,7 @@ def test_callback_data_with_the_largest_ids_fits() -> None:
         f"p:{biggest}",
         f"s:{biggest}",
         f"b:{biggest}:14",
+        f"l:{10**12 - 1}:d",
+        "z:20261231",
     ):
         assert button("x", data).callback_data == data

@@ -7,11 +7,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.calendar import WorkCalendar, format_workdays, parse_workdays
+from bot.domain.calendar import (
+    DayError,
+    WorkCalendar,
+    format_workdays,
+    parse_day,
+    parse_range,
+    parse_workdays,
+)
 from bot.domain.schedule import (
+    DEFAULT_MORNING,
+    LAPSED_PER_DAY,
     RepRhythm,
     SendKind,
+    behind_pace,
     block_midpoint,
+    calls_left,
     due_for_rep,
     due_for_team,
     due_lapsed,
@@ -141,7 +152,8 @@ def test_off_snoozed_and_away() -> None:
     now = msk(2026, 11, 27, 10, 30)
     assert kinds(now, rep(nudges_on=False)) == []
     assert kinds(now, rep(snoozed_on=date(2026, 11, 27))) == []
-    assert kinds(msk(2026, 11, 27, 11, 5), rep(snoozed_on=date(2026, 11, 27))) == ["quota"]
+    # A snooze silences the rest of the day's calling block, the quota reminder too.
+    assert kinds(msk(2026, 11, 27, 11, 5), rep(snoozed_on=date(2026, 11, 27))) == []
     assert kinds(now, rep(snoozed_on=date(2026, 11, 26))) == ["nudge", "pace"]
     away = rep(away=((date(2026, 11, 25), date(2026, 11, 27)),))
     assert kinds(now, away) == []
@@ -165,5 +177,116 @@ def test_team_summary_window() -> None:
     cal = WorkCalendar()
     assert due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 27, 18, 29)) is None
     due = due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 27, 23, 59))
-    assert due is not None and (due.key, due.ref, due.recipient) == ("2026-11-27", 5, -100)
+    # The recipient is the team (its chat id may change when the group is upgraded).
+    assert due is not None and (due.key, due.recipient, due.ref) == ("2026-11-27", 5, -100)
     assert due_for_team(5, -100, MSK, time(18, 30), cal, msk(2026, 11, 28, 18, 30)) is None
+
+
+# -- the rest of the rhythm's decisions ----------------------------------------------------------
+
+
+def test_no_calling_block_means_no_block_reminders_but_lapsed_steps_at_nine() -> None:
+    free = RepRhythm(user_id=1, tz=MSK, block_start=None, block_end=None)
+    assert due_for_rep(free, msk(2026, 11, 27, 10, 30)) == []
+    steps = [(7, msk(2026, 11, 26, 15))]
+    assert due_lapsed(free, steps, msk(2026, 11, 27, 8, 59)) == []
+    [due] = due_lapsed(free, steps, msk(2026, 11, 27, 9, 0))
+    assert due.at == msk(2026, 11, 27, 9).astimezone(UTC)
+    assert time(9) == DEFAULT_MORNING
+
+
+def test_lapsed_steps_oldest_first_at_most_a_few_a_day_and_not_too_old() -> None:
+    now = msk(2026, 11, 27, 10, 0)
+    steps = [(n, msk(2026, 11, 26, 9) - timedelta(hours=n)) for n in range(1, 16)]
+    steps.append((99, msk(2026, 10, 1, 12)))  # older than the look-back: not asked any more
+    dues = due_lapsed(rep(), steps, now)
+    assert len(dues) == LAPSED_PER_DAY
+    assert [d.ref for d in dues] == list(range(15, 5, -1))  # oldest first
+    assert all(d.key == f"s{d.ref}" and d.day == date(2026, 11, 27) for d in dues)
+    assert due_lapsed(rep(nudges_on=False), steps, now) == []
+    away = rep(away=((date(2026, 11, 27), date(2026, 11, 27)),))
+    assert due_lapsed(away, steps, now) == []
+
+
+def test_previous_working_day_skips_weekends_holidays_and_days_away() -> None:
+    r = rep(away=((date(2026, 11, 26), date(2026, 11, 26)),))
+    assert r.previous_working_day(date(2026, 11, 30)) == date(2026, 11, 27)  # Monday -> Friday
+    assert r.previous_working_day(date(2026, 11, 27)) == date(2026, 11, 25)  # away on Thursday
+    assert rep().previous_working_day(date(2026, 11, 5)) == date(2026, 11, 3)  # 4 Nov: holiday
+
+
+def test_a_block_starting_at_midnight_has_its_morning_at_midnight() -> None:
+    r = RepRhythm(user_id=1, tz=MSK, block_start=time(0, 5), block_end=time(1, 0))
+    assert r.morning() == time.min
+    assert rep().morning() == time(9, 45)
+
+
+@pytest.mark.parametrize(
+    ("calls", "minutes", "behind"),
+    [
+        (9, 30, True),
+        (10, 30, False),
+        (13, 40, True),
+        (14, 40, False),
+        (0, 0, False),
+        (20, 30, False),
+    ],
+)
+def test_behind_pace_compares_with_the_elapsed_share_of_the_block(
+    calls: int, minutes: int, behind: bool
+) -> None:
+    start, end = msk(2026, 11, 27, 10), msk(2026, 11, 27, 11)
+    now = start + timedelta(minutes=minutes)
+    assert behind_pace(calls, 20, start, end, now) is behind
+
+
+def test_calls_left() -> None:
+    assert calls_left(12, 20) == 8 and calls_left(25, 20) == 0
+
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-31", date(2026, 12, 31)),
+        ("31.12.2026", date(2026, 12, 31)),
+        ("31.12.26", date(2026, 12, 31)),
+        ("31/12/2026", date(2026, 12, 31)),
+        ("31.12", date(2026, 12, 31)),
+        ("09.01", date(2027, 1, 9)),  # the nearest 9 January is the coming one
+        ("01.09", date(2026, 9, 1)),  # ... the nearest 1 September the last one
+        (" 4.11 ", date(2026, 11, 4)),
+        ("31.02", DayError.NO_SUCH_DAY),
+        ("2026-02-30", DayError.NO_SUCH_DAY),
+        ("13.13", DayError.NO_SUCH_DAY),
+        ("tomorrow", DayError.UNREADABLE),
+        ("", DayError.UNREADABLE),
+    ],
+)
+def test_parse_day(text: str, expected: date | DayError) -> None:
+    assert parse_day(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("01.12-10.12", (date(2026, 12, 1), date(2026, 12, 10))),
+        ("01.12 – 10.12", (date(2026, 12, 1), date(2026, 12, 10))),
+        ("01.12.2026-10.12.2026", (date(2026, 12, 1), date(2026, 12, 10))),
+        ("2026-12-01..2026-12-10", (date(2026, 12, 1), date(2026, 12, 10))),
+        ("2026-12-01 - 2026-12-10", (date(2026, 12, 1), date(2026, 12, 10))),
+        ("25.12-10.01", (date(2026, 12, 25), date(2027, 1, 10))),  # over the new year
+        ("01.12", (date(2026, 12, 1), date(2026, 12, 1))),
+        ("20.11-24.11", (date(2026, 11, 20), date(2026, 11, 24))),  # a past week still counts
+        ("10.12-01.12.2026", DayError.ORDER),
+        ("01.12.2026-01.12.2028", DayError.TOO_LONG),
+        ("01.09.2026-05.09.2026", DayError.PAST),
+        ("next week", DayError.UNREADABLE),
+        ("01.12-", DayError.UNREADABLE),
+        ("30.02-03.03", DayError.NO_SUCH_DAY),
+    ],
+)
+def test_parse_range(text: str, expected: tuple[date, date] | DayError) -> None:
+    assert parse_range(text, TODAY) == expected

@@ -273,3 +273,31 @@ def test_board_big_team_podium_and_neighbours_never_the_bottom() -> None:
     assert [r.score.user_id for r in outsider if r] == [1, 2, 3]
     near_top = board_view(ranked, asker_id=4)
     assert [r.score.user_id if r else None for r in near_top] == [1, 2, 3, 4, 5]
+
+
+def test_streak_days_that_do_not_count_neither_count_nor_break_it() -> None:
+    """Days away and public holidays are neutral; a working Saturday counts."""
+    away = {date(2026, 11, 25)}
+    calls = {FRI: 20, date(2026, 11, 26): 20, date(2026, 11, 24): 20, date(2026, 11, 23): 2}
+
+    def counts(d: date) -> bool:
+        return d.weekday() < 5 and d not in away
+
+    since = date(2026, 11, 1)
+    with_away = quota_streak(
+        calls, 20, WORKDAYS_MON_FRI, FRI, since=since, day_over=True, counts=counts
+    )
+    assert with_away == Streak(3, complete=True)
+    assert quota_streak(calls, 20, WORKDAYS_MON_FRI, FRI, since=since, day_over=True) == Streak(
+        2, complete=True
+    )
+    saturday = date(2026, 11, 28)
+    calls[saturday] = 1
+
+    def working_saturday(d: date) -> bool:
+        return counts(d) or d == saturday
+
+    broken = quota_streak(
+        calls, 20, WORKDAYS_MON_FRI, saturday, since=since, day_over=True, counts=working_saturday
+    )
+    assert broken == Streak(0, complete=True)

@@ -56,6 +56,7 @@ class Draft:
     kind: Kind = Kind.BALL
     reminder_ok: bool = False  # the rep agreed to keep a beyond-cycle date as a reminder
     seen: int = 0  # the newest typed answer read (its message id): a redelivered one is skipped
+    replaces: int | None = None  # the lapsed Next Step this one reschedules
 
     def due(self, rules: Rules) -> datetime | None:
         if self.day is None or self.at is None:
@@ -79,11 +80,12 @@ class Draft:
             "kind": self.kind.value,
             "reminder_ok": self.reminder_ok,
             "seen": self.seen,
+            "replaces": self.replaces,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Draft:
-        call_id = data.get("call_id")
+        call_id, replaces = data.get("call_id"), data.get("replaces")
         return cls(
             contact_id=int(data["contact_id"]),
             call_id=None if call_id is None else int(call_id),
@@ -93,6 +95,7 @@ class Draft:
             kind=Kind(data.get("kind", Kind.BALL.value)),
             reminder_ok=bool(data.get("reminder_ok", False)),
             seen=int(data.get("seen") or 0),
+            replaces=None if replaces is None else int(replaces),
         )
 
 

@@ -10,6 +10,17 @@ nothing, and the send is skipped.
 Local times are turned into instants with ``zoneinfo``: Russian zones have no DST, and in a zone
 that has it the key is the local *date*, so a repeated or skipped hour can neither send twice nor
 lose the day's message.
+
+Who gets what (decided here, rendered and sent elsewhere):
+
+- nothing at all for a rep with nudges off, or on a day that is not a working day for them (the
+  team's calendar, or one of their own days away);
+- NUDGE, PACE and QUOTA only when the rep has a calling block (their own, or the team's);
+- snoozing the morning nudge silences the rest of that day's calling block (PACE and QUOTA);
+  the "did it happen?" prompts about lapsed Next Steps still come, they are about other people;
+- LAPSED from the working morning (15 minutes before the block, or :data:`DEFAULT_MORNING`) on,
+  for open Next Steps dated before today and no older than :data:`LAPSED_LOOKBACK`, at most
+  :data:`LAPSED_PER_DAY` a day, oldest first.
 """
 
 from __future__ import annotations
@@ -23,6 +34,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.calendar import WorkCalendar
 
 NUDGE_LEAD = timedelta(minutes=15)
+DEFAULT_MORNING = time(9, 0)  # when lapsed Next Steps are asked about without a calling block
+LAPSED_LOOKBACK = timedelta(days=30)  # older lapsed Next Steps are not asked about any more
+LAPSED_PER_DAY = 10  # "did it happen?" prompts a rep gets at most in one morning
 
 
 class SendKind(StrEnum):
@@ -36,7 +50,7 @@ class SendKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Due:
     kind: SendKind
-    recipient: int  # user id or group chat id
+    recipient: int  # user id; the team id for SUMMARY (its chat id may change, the team not)
     key: str  # unique per (kind, recipient): the local date, or the Next Step id
     day: date  # the recipient's local day it belongs to
     at: datetime  # UTC instant it became due
@@ -50,8 +64,8 @@ class RepRhythm:
 
     user_id: int
     tz: ZoneInfo
-    block_start: time
-    block_end: time
+    block_start: time | None  # None: no calling block, so no nudge, pace or quota reminder
+    block_end: time | None
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     nudges_on: bool = True
     snoozed_on: date | None = None  # the local day the rep snoozed
@@ -62,6 +76,21 @@ class RepRhythm:
 
     def works_on(self, day: date) -> bool:
         return self.calendar.is_workday(day) and not self.is_away(day)
+
+    def previous_working_day(self, day: date) -> date | None:
+        """The last day before ``day`` the rep worked (a team working day, not away)."""
+        for back in range(1, 32):
+            candidate = day - timedelta(days=back)
+            if self.works_on(candidate):
+                return candidate
+        return None
+
+    def morning(self) -> time:
+        """When the rep's working morning starts: 15 minutes before the block."""
+        if self.block_start is None:
+            return DEFAULT_MORNING
+        start = datetime.combine(date(2000, 1, 3), self.block_start) - NUDGE_LEAD
+        return start.time() if start.date() == date(2000, 1, 3) else time.min
 
 
 def at_local(day: date, moment: time, tz: ZoneInfo) -> datetime:
@@ -80,7 +109,9 @@ def block_midpoint(start: time, end: time) -> time:
 def due_for_rep(rep: RepRhythm, now: datetime) -> list[Due]:
     """The rep's private sends whose window contains ``now`` (lapsed steps come separately)."""
     day = now.astimezone(rep.tz).date()
-    if not rep.nudges_on or not rep.works_on(day):
+    if rep.block_start is None or rep.block_end is None:
+        return []
+    if not rep.nudges_on or rep.snoozed_on == day or not rep.works_on(day):
         return []
     block_start = at_local(day, rep.block_start, rep.tz)
     block_end = at_local(day, rep.block_end, rep.tz)
@@ -92,30 +123,47 @@ def due_for_rep(rep: RepRhythm, now: datetime) -> list[Due]:
         (SendKind.PACE, midpoint, block_end),
         (SendKind.QUOTA, block_end, end_of_day(day, rep.tz)),
     ]
-    snoozed = rep.snoozed_on == day
     return [
         Due(kind, rep.user_id, day.isoformat(), day, start, until)
         for kind, start, until in windows
-        if start <= now < until and not (snoozed and kind is not SendKind.QUOTA)
+        if start <= now < until
     ]
 
 
-def due_lapsed(rep: RepRhythm, steps: Iterable[tuple[int, datetime]], now: datetime) -> list[Due]:
+def lapsed_since(now: datetime) -> datetime:
+    """The oldest due date of a Next Step still asked about (see :data:`LAPSED_LOOKBACK`)."""
+    return now - LAPSED_LOOKBACK
+
+
+def due_lapsed(
+    rep: RepRhythm,
+    steps: Iterable[tuple[int, datetime]],
+    now: datetime,
+    *,
+    limit: int = LAPSED_PER_DAY,
+) -> list[Due]:
     """Ask "did it happen?" the first working morning after each open Next Step's date.
 
-    ``steps`` are (Next Step id, due instant) of the rep's open Next Steps dated before today.
+    ``steps`` are (Next Step id, due instant) of the rep's open Next Steps. Those dated today
+    or later, or before :func:`lapsed_since`, are left out; of the rest the oldest ``limit``
+    are due (the next ones come as these are answered, or the next morning).
     """
     day = now.astimezone(rep.tz).date()
     if not rep.nudges_on or not rep.works_on(day):
         return []
-    start = at_local(day, rep.block_start, rep.tz) - NUDGE_LEAD
+    start = at_local(day, rep.morning(), rep.tz)
     until = end_of_day(day, rep.tz)
     if not start <= now < until:
         return []
+    oldest = lapsed_since(now)
+    lapsed = sorted(
+        (due_at, step_id)
+        for step_id, due_at in steps
+        if oldest <= due_at and due_at.astimezone(rep.tz).date() < day
+    )
     return [
         Due(SendKind.LAPSED, rep.user_id, f"s{step_id}", day, start, until, ref=step_id)
-        for step_id, due_at in steps
-        if due_at.astimezone(rep.tz).date() < day
+        for _, step_id in lapsed[:limit]
     ]
 
 
@@ -127,7 +175,11 @@ def due_for_team(
     calendar: WorkCalendar,
     now: datetime,
 ) -> Due | None:
-    """The daily summary in the group, on the team's working days, until local midnight."""
+    """The daily summary in the group, on the team's working days, until local midnight.
+
+    The recipient is the team (``chat_id`` is where it goes today; a group upgraded to a
+    supergroup changes it, and the summary already sent must stay sent).
+    """
     day = now.astimezone(tz).date()
     if not calendar.is_workday(day):
         return None
@@ -135,4 +187,26 @@ def due_for_team(
     until = end_of_day(day, tz)
     if not start <= now < until:
         return None
-    return Due(SendKind.SUMMARY, chat_id, day.isoformat(), day, start, until, ref=team_id)
+    return Due(SendKind.SUMMARY, team_id, day.isoformat(), day, start, until, ref=chat_id)
+
+
+# -- what the messages say ------------------------------------------------------------------
+
+
+def behind_pace(calls: int, quota: int, start: datetime, end: datetime, now: datetime) -> bool:
+    """Fewer calls than the share of the quota the elapsed part of the block asks for.
+
+    Halfway through a block with a quota of 20, 9 calls is behind and 10 is on pace; a check
+    caught up later (the bot was down) asks for the larger share that has elapsed by then.
+    """
+    if calls >= quota:
+        return False
+    length = (end - start).total_seconds()
+    if length <= 0:
+        return False
+    elapsed = min(max((now - start).total_seconds(), 0.0), length)
+    return calls * length < quota * elapsed
+
+
+def calls_left(calls: int, quota: int) -> int:
+    return max(0, quota - calls)

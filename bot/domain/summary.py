@@ -7,7 +7,7 @@ summary, the leaderboard and a future scheduler all compute them the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -63,18 +63,23 @@ def quota_streak(
     *,
     since: date,
     day_over: bool,
+    counts: Callable[[date], bool] | None = None,
 ) -> Streak:
     """Consecutive working days up to ``day`` on which the rep made at least ``quota`` calls.
 
-    Days off neither count nor break a streak. While ``day`` is still going on
-    (``day_over=False``) an unmet quota does not break it yet: yesterday's streak is still alive.
+    Days off neither count nor break a streak. ``counts``, when given, decides which days are
+    working days for the rep instead of ``workdays`` alone: the team's calendar (public holidays,
+    its own days off and extra working days) without the rep's days away. While ``day`` is
+    still going on (``day_over=False``) an unmet quota does not break it yet: yesterday's
+    streak is still alive.
     Only days from ``since`` on are looked at; ``complete=False`` says the streak may reach
     further back, so the caller can look again over a longer window.
     """
     streak = 0
     current = day
     while current >= since:
-        if current.weekday() in workdays:
+        working = counts(current) if counts else current.weekday() in workdays
+        if working:
             met = calls.get(current, 0) >= quota
             if met:
                 streak += 1

@@ -251,7 +251,9 @@ MESSAGES: dict[str, str] = {
         "<code>/set summary 18:30</code>: time of the daily summary (<code>off</code>: none)\n"
         "<code>/set tz Asia/Yekaterinburg</code>: time zone (a city or UTC+5 works too)\n"
         "<code>/set workdays mon-fri</code>: working days\n"
-        "<code>/set lang ru</code>: ru, en or auto"
+        "<code>/set lang ru</code>: ru, en or auto\n"
+        "<code>/set dayoff 2026-12-31</code>, <code>/set workday 2027-01-09</code>: the team's "
+        "own day off or working day (<code>-2026-12-31</code> removes it)"
     ),
     "set.private_usage": (
         "Here you can set your own:\n"
@@ -607,4 +609,94 @@ MESSAGES: dict[str, str] = {
     "button.not_yours": "This button belongs to someone else.",
     "button.stale": "This button is out of date. Start again with /call or /nextstep.",
     "error": "😕 Something went wrong on my side. Nothing you saved was lost; please try again.",
+    # -- the daily rhythm: nudges, pace, quota, lapsed Next Steps, days away ------------------
+    "cmd.nudges": "Reminders on or off",
+    "cmd.away": "Days away: no reminders",
+    "help.rhythm": (
+        "<b>Reminders</b>\n\n"
+        "On working days I write to you 15 minutes before your calling block, halfway through "
+        "it if you are behind, at its end if the quota is not met, and the morning after a "
+        "Next Step's date to ask whether it happened.\n"
+        "/nudges <i>on|off</i>: turn the reminders on or off.\n"
+        "  <code>/nudges off</code>\n"
+        "/away <i>dates</i>: days away (vacation, sick leave): no reminders, and those days don't "
+        "count against your quota or break your streak; <code>/away off</code>: back today.\n"
+        "  <code>/away 01.12-10.12</code>"
+    ),
+    "day.yesterday": "Yesterday",
+    "nudge.head": (
+        "⏰ <b>{start}–{end}: your calling block, {calls}</b>\nAn appointment with yourself."
+    ),
+    "nudge.before": "📊 {day}: {calls}, {balls} back.",
+    "nudge.more_steps": "…and {n} more: /today lists them all.",
+    "nudge.prospects": "\n📞 <b>Start with</b> (tap one to log the call):",
+    "nudge.no_prospects": (
+        "\n📞 No prospects due for a call: add some with /call or send me a .csv file."
+    ),
+    "nudge.snooze": "😴 Not today",
+    "nudge.snoozed": "😴 Snoozed: no more reminders about the calling block today.",
+    "nudge.snooze_over": "That day is over: nothing to snooze.",
+    "pace.behind": (
+        "⏱ <b>Halfway through your calling block</b>: {calls} of {quota} calls so far. "
+        "{left} to go by {end}."
+    ),
+    "quota.left": (
+        "📞 <b>Your calling block is over</b>: {calls} of {quota} calls today. "
+        "{left} left to meet the quota."
+    ),
+    "lapsed.ask": "🤝 <b>Did it happen?</b>\n{action} with <b>{name}</b>{company}, {when}",
+    "lapsed.done": "✅ Done",
+    "lapsed.reschedule": "📅 Reschedule",
+    "lapsed.dropped": "✖️ Dropped",
+    "lapsed.saved_done": "✅ Kept: {action} with <b>{name}</b>. Well done.",
+    "lapsed.saved_dropped": (
+        "✖️ Dropped: {action} with <b>{name}</b>. {name} is a prospect again and back on your "
+        "call list."
+    ),
+    "lapsed.already": "Already answered: {status}.",
+    "nudges.on": (
+        "🔔 Reminders are <b>on</b>: a nudge 15 minutes before your calling block, a pace "
+        "check halfway through it, a reminder if the quota is not met at its end, and a "
+        "question about each Next Step whose date has passed.\n"
+        "<code>/nudges off</code> turns them off."
+    ),
+    "nudges.off": "🔕 Reminders are <b>off</b>. <code>/nudges on</code> turns them back on.",
+    "nudges.no_team": "They come once you are in a team: send /join in your team's group.",
+    "nudges.no_block": (
+        "You have no calling block yet, so only the questions about past Next Steps come: "
+        "<code>/set block 10:00-11:00</code> sets yours."
+    ),
+    "nudges.usage": "Write <code>/nudges on</code> or <code>/nudges off</code>.",
+    "away.set": (
+        "🏖 Away {span}: no reminders, and these days don't count against your quota or break "
+        "your streak. <code>/away off</code> if you are back earlier."
+    ),
+    "away.list": "🏖 <b>Your days away</b>\n{ranges}\n<code>/away off</code> ends them today.",
+    "away.none": (
+        "You have no days away. <code>/away 01.12-10.12</code> marks some: no reminders, and "
+        "those days don't count against your quota or streak."
+    ),
+    "away.back": "👋 Welcome back: reminders are on again from today.",
+    "away.not_away": "You are not away: nothing to end.",
+    "away.usage": (
+        "Write the dates like <code>/away 01.12-10.12</code> or "
+        "<code>/away 01.12.2026-10.12.2026</code>; one day: <code>/away 01.12</code>; "
+        "back today: <code>/away off</code>."
+    ),
+    "dates.unreadable": "I couldn't read the date.",
+    "dates.no_such_day": "There is no such date.",
+    "dates.order": "It ends before it starts.",
+    "dates.too_long": "It can be at most a year long.",
+    "dates.past": "That is more than a month ago: nothing to mark.",
+    "set.dayoff_done": "✅ {day} is a day off for the team: no reminders and no summary.",
+    "set.workday_done": "✅ {day} is a working day for the team.",
+    "set.day_removed": "✅ {day} follows the usual calendar again.",
+    "set.day_unchanged": "{day} is like that already.",
+    "set.day_usage": (
+        "Write a date: <code>/set dayoff 2026-12-31</code>, <code>/set workday 09.01.2027</code>; "
+        "<code>/set dayoff -2026-12-31</code> removes it."
+    ),
+    "settings.days_off": "• Extra days off: <b>{days}</b>  <code>dayoff</code>",
+    "settings.days_on": "• Extra working days: <b>{days}</b>  <code>workday</code>",
+    "summary.away": "🏖 Away today ({n}): {names}",
 }
