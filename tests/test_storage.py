@@ -20,7 +20,13 @@ from tests.conftest import START, BotHarness, Person, texts
 
 TABLES = {"users", "contacts", "calls", "next_steps", "flows"}
 # A released migration is never edited: a schema change is a new entry in MIGRATIONS.
-RELEASED = {1: "f5242e48064221b9824f1dd7265cf278f2059224965fb109e23d72adc014c01f"}
+# Every migration that has shipped, frozen: a schema change is a new entry, never an edit.
+RELEASED = {
+    1: "f5242e48064221b9824f1dd7265cf278f2059224965fb109e23d72adc014c01f",
+    2: "1a1762cb183a45d693e4e34178621f805a52882d6aa7ad8014b0094e7e8481b5",
+    3: "af2ddcc08ab242d79e678cb13a9c932531b79f38783dc3321c0178319ad78412",
+    4: "46c22f6a346502a62c59a1789c304ccdcc75a136e18b2e505a012f6430d03ea3",
+}
 REP = UserIn(id=7, first_name="Rep", language_code="en")
 OTHER = UserIn(id=8, first_name="Other", language_code="en")
 
