@@ -1,0 +1,39 @@
+"""Log lines: one per event, no secrets."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from bot import logs
+from tests.conftest import TOKEN
+
+
+def render(record: logging.LogRecord) -> str:
+    logs.RedactingFilter().filter(record)
+    return logs.OneLineFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+
+
+def test_a_traceback_stays_on_its_line_without_the_token() -> None:
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage\nfailed")
+    except RuntimeError:
+        info = sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "handler failed", (), info)
+    line = render(record)
+    assert "\n" not in line
+    assert line.startswith("ERROR x: handler failed | Traceback (most recent call last):")
+    assert TOKEN not in line and "<token>" in line
+
+
+def test_registered_secrets_are_scrubbed() -> None:
+    secret = "webhook-secret-value-42"
+    logs._SECRETS.add(secret)
+    try:
+        record = logging.LogRecord(
+            "telegram.Bot", logging.DEBUG, __file__, 1, "setWebhook %s", ({"secret": secret},), None
+        )
+        line = render(record)
+        assert secret not in line and "<secret>" in line
+    finally:
+        logs._SECRETS.discard(secret)
