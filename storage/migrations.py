@@ -121,6 +121,10 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     for version in range(start, LATEST):
         await conn.execute("BEGIN IMMEDIATE")
         try:
+            if await schema_version(conn) > version:
+                # Another process (a health check, a second instance) migrated it meanwhile.
+                await conn.rollback()
+                continue
             for statement in MIGRATIONS[version]:
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version + 1}")
