@@ -144,7 +144,8 @@ def generate(path: Path, reps: int, calls: int, contacts: int, seed: int = 7) ->
                     (FIRST_REP + rep, contact, i, "meeting at their office", due, "ball",
                      "done" if done else "open", at)
                 )  # fmt: skip
-            yield (i, FIRST_REP + rep, contact, at, outcome, FIRST_REP + rep, i)
+            # src_message far from the ids the benchmark's own messages get (1,000,000 up).
+            yield (i, FIRST_REP + rep, contact, at, outcome, FIRST_REP + rep, 10**9 + i)
 
     in_batches(
         call_rows(),

@@ -67,10 +67,10 @@ async def run_on(
 
 
 PRAGMAS = (
+    "PRAGMA busy_timeout=5000",  # first: switching a new file to WAL may wait for another process
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA temp_store=MEMORY",
 )
 # The inline connection: never waits for a lock, never checkpoints on the event loop.
@@ -78,6 +78,24 @@ INLINE_PRAGMAS = (*PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=
 CHECKPOINT_EVERY = 200  # inline commits between two background WAL checkpoints
 # STRICT tables need 3.37; RETURNING and aggregate FILTER are older than that.
 MIN_SQLITE = (3, 37, 0)
+
+
+async def _pragma(conn: aiosqlite.Connection, pragma: str, seconds: float = 10.0) -> None:
+    """Run a PRAGMA, waiting while another process holds the lock it needs.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite may refuse it at once
+    (without its busy handler) while another process is opening the same new file.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            await conn.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.02)
 
 
 class Database:
@@ -124,7 +142,7 @@ class Database:
         try:
             conn.row_factory = sqlite3.Row
             for pragma in PRAGMAS:
-                await conn.execute(pragma)
+                await _pragma(conn, pragma)
         except BaseException:
             # Not a database, or unreadable: close it, or its thread keeps the process alive.
             await conn.close()

@@ -242,6 +242,10 @@ async def migrate(
     for version in range(start, latest):
         await conn.execute("BEGIN IMMEDIATE")
         try:
+            if await schema_version(conn) > version:
+                # Another process (a health check, a second instance) migrated it meanwhile.
+                await conn.rollback()
+                continue
             for statement in migrations[version]:
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {version + 1}")

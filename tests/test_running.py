@@ -130,3 +130,38 @@ async def test_sigterm_finishes_in_flight_updates_and_exits_cleanly(
     for line in stderr.strip().splitlines():
         assert line[:4].isdigit() and (" INFO " in line or " WARNING " in line), line
     assert "ballback: starting: long polling" in stderr
+
+
+async def test_run_in_webhook_mode_then_sigterm(api: FakeBotAPI, tmp_path: Path) -> None:
+    port = free_port()
+    env = bot_env(
+        api,
+        tmp_path / "b.db",
+        BALLBACK_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        BALLBACK_WEBHOOK_SECRET=SECRET,
+        BALLBACK_LISTEN=f"127.0.0.1:{port}",
+    )
+    process = await start_cli("run", env=env, cwd=tmp_path)
+    try:
+        (hook,) = await api.wait_for("setWebhook", timeout=15)
+        assert hook.params["secret_token"] == SECRET
+        update = {"update_id": 1, "message": message_json("/call Vera", IVAN, date=START)}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/hook"
+            async with http.post(url, json=update) as resp:
+                assert resp.status == 403
+            async with http.post(url, json=update, headers=headers) as resp:
+                assert resp.status == 200
+        (sent,) = await api.wait_for("sendMessage")
+        assert "Vera" in sent.params["text"]
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert api.calls("getUpdates") == []  # no polling in webhook mode
+    assert SECRET not in err.decode() and TOKEN not in err.decode()
