@@ -436,7 +436,10 @@ class TeamStore:
         The current team is the active team they joined most recently (ties: the higher team
         id), so a rep in several teams always gets the same, predictable rules.
         """
-        row = await self.db.fetchone(PROFILE_SQL, (user_id,))
+        # Every update reads this: inline, an index search (see storage.db on peek).
+        row: sqlite3.Row | None = self.db.peek(
+            lambda conn: conn.execute(PROFILE_SQL, (user_id,)).fetchone()
+        )
         if row is None:
             return Profile()
         return Profile(
