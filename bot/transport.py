@@ -19,6 +19,7 @@ The request URL contains the bot token, so it is never logged and is scrubbed fr
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import re
 from urllib.parse import urlencode
@@ -49,6 +50,12 @@ def _redact(text: str) -> str:
 
 def _sum_or_none(*timeouts: float | None) -> float | None:
     return None if None in timeouts else sum(t or 0.0 for t in timeouts)
+
+
+@functools.lru_cache(maxsize=32)
+def _client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    """One (immutable) ``ClientTimeout`` per pair of values, instead of one per request."""
+    return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
 
 
 def _pick(value: ODVInput[float], default: float | None) -> float | None:
@@ -163,7 +170,7 @@ class AiohttpRequest(BaseRequest):
         connect = _pick(connect_timeout, self._connect_timeout)
         write = _pick(write_timeout, self._media_write_timeout if files else self._write_timeout)
         until_headers = _sum_or_none(connect, write, read)
-        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+        timeout = _client_timeout(connect, read)
 
         if pool.locked():
             try:
