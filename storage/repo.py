@@ -152,6 +152,10 @@ def _upsert_user_sync(conn: sqlite3.Connection, user: UserIn, now: datetime) -> 
     )
 
 
+def _has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
 def _ensure_contact_sync(
     conn: sqlite3.Connection,
     owner_id: int,
@@ -178,6 +182,14 @@ def _ensure_contact_sync(
             "ORDER BY archived, id LIMIT 1",
             (owner_id, phone),
         )
+        if row is not None and _has_letters(name) and not _has_letters(row["name"]):
+            # First logged by the number alone: it gets the real name now.
+            row = _one_sync(
+                conn,
+                f"UPDATE contacts SET name = ?, name_key = ? WHERE id = ? "
+                f"RETURNING {_CONTACT_COLS}",
+                (name, name_key, row["id"]),
+            )
     if row is None:
         row = _one_sync(
             conn,
@@ -524,7 +536,9 @@ class Store:
                 conn,
                 """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
                                            created_at, src_chat, src_message)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   -- the call may have been undone meanwhile: then the step stands alone
+                   VALUES (?1, ?2, (SELECT id FROM calls WHERE id = ?3 AND owner_id = ?1),
+                           ?4, ?5, ?6, ?7, ?8, ?9)
                    ON CONFLICT (src_chat, src_message) DO NOTHING
                    RETURNING id""",
                 (

@@ -16,7 +16,7 @@ from storage.db import Database, SchemaTooNewError, StorageError
 from storage.migrations import LATEST, MIGRATIONS, migrate, schema_version
 from storage.models import UserIn
 from storage.repo import Store, UndoResult
-from tests.conftest import START, BotHarness, Person, texts
+from tests.conftest import IVAN, START, BotHarness, Person, texts
 
 TABLES = {"users", "contacts", "calls", "next_steps", "flows"}
 # A released migration is never edited: a schema change is a new entry in MIGRATIONS.
@@ -363,3 +363,34 @@ async def test_a_rep_s_own_time_zone_is_stored(db: Database) -> None:
     assert await store.set_user_tz(REP.id, "Asia/Vladivostok")
     user = await store.get_user(REP.id)
     assert user is not None and user.tz == "Asia/Vladivostok"
+
+
+async def test_a_contact_first_logged_by_number_gets_its_real_name(bot: BotHarness) -> None:
+    await bot.send("/call +7 912 345-67-89", IVAN)
+    assert await bot.rows("SELECT name FROM contacts") == [("+7 912 345-67-89",)]
+    await bot.send("/call Анна Петрова 8 912 345 67 89", IVAN)
+    assert await bot.rows("SELECT name, name_key, phone FROM contacts") == [
+        ("Анна Петрова", "анна петрова", "+79123456789")
+    ]
+    assert await bot.rows("SELECT count(*) FROM calls") == [(2,)]
+
+
+async def test_a_next_step_whose_call_was_undone_meanwhile_stands_alone(db: Database) -> None:
+    store = Store(db)
+    call_id = await log(store, 1)
+    call = await store.get_call(call_id)
+    assert call is not None
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM calls WHERE id = ?", (call_id,))
+    step = await store.save_next_step(
+        REP.id,
+        contact_id=call.contact_id,
+        call_id=call_id,
+        action="Demo",
+        due_at=START + timedelta(days=1),
+        kind="ball",
+        now=START,
+        src_chat=REP.id,
+        src_message=2,
+    )
+    assert step is not None and step.call_id is None
