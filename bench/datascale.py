@@ -7,8 +7,11 @@
    companies and phones, calls spread over the last 13 weeks of workdays (09:00-18:00 in the
    reps' zone) with a realistic mix of outcomes, a Next Step for every call that got one, and
    ``ANALYZE`` like a long-running install gets from ``PRAGMA optimize``.
-2. Times the queries behind ``/today`` (and the team summary and weekly leaderboard when this
-   checkout has them) through the real storage API, and prints their query plans.
+2. Times the queries behind ``/today`` through the real storage API and prints their plans.
+   Then puts the reps into teams the way ``/setup`` and ``/join`` store them (one team of all
+   reps, then teams of 200) and times the team summary, the week and month leaderboards
+   (``bot.reports``) and the week chart (``bot.charts``), printing the plan of every statement
+   the reports ran.
 3. Starts the real bot (``python -m bot run``) on that file against the fake Bot API, sends
    ``/today`` for 200 reps and 200 ``/call`` + button round trips, times the answers end to end,
    and reads the bot process's peak RSS.
@@ -213,7 +216,6 @@ async def storage_timings(path: Path, reps: list[int]) -> None:
     rules = Rules(tz=ZONE)
     now = datetime.now(UTC)
     start, end = rules.day_bounds(rules.today(now))
-    week_start = start - timedelta(days=rules.today(now).weekday())
     polite = [o.value for o in POLITE_NOS]
     rep_cycle = iter(reps * 1000)
     print("\nstorage API, busiest reps, p50 / max over 200 calls:")
@@ -225,20 +227,6 @@ async def storage_timings(path: Path, reps: list[int]) -> None:
 
     p50, worst = await timed(today, 200)
     print(f"  /today (day_stats + next_steps_due): {p50 * 1000:.2f} ms / {worst * 1000:.2f} ms")
-    team = [n for n in ("team_summary", "leaderboard", "weekly_leaderboard") if hasattr(store, n)]
-    if not team:
-        print(
-            "  team summary, weekly leaderboard: not in this checkout (the team features are "
-            "not merged yet), skipped"
-        )
-    for name in team:
-        method = getattr(store, name)
-        try:
-            p50, worst = await timed(lambda m=method: m(reps, week_start, end), 50)  # type: ignore[misc]
-        except TypeError as exc:
-            print(f"  {name}: present but with another signature ({exc}); time it by hand")
-            continue
-        print(f"  {name}: {p50 * 1000:.2f} ms / {worst * 1000:.2f} ms")
     await db.close()
     rep = reps[0]
     print("\nquery plans:")
@@ -271,10 +259,157 @@ async def storage_timings(path: Path, reps: list[int]) -> None:
     )
 
 
+# -- teams on that database --------------------------------------------------------------------
+
+TEAM_CHAT = -100_000  # the first team's group; team n posts in TEAM_CHAT - n + 1
+OTHER_ZONES = ("Asia/Yekaterinburg", "Asia/Vladivostok")  # every 10th rep calls from elsewhere
+
+
+def make_teams(path: Path, size: int) -> int:
+    """Put every rep in a team of ``size`` (the way /setup and /join store them); returns the
+    number of teams. Replaces the teams a previous run made. Teams keep the defaults (quota 20,
+    a summary at 18:00) with a 10:00-12:00 calling block; every 10th rep has a zone of their own.
+    """
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM memberships")
+        conn.execute("DELETE FROM teams")
+        users = [int(row[0]) for row in conn.execute("SELECT id FROM users ORDER BY id")]
+        teams = (len(users) + size - 1) // size
+        for n in range(teams):
+            conn.execute(
+                "INSERT INTO teams (id, chat_id, title, tz, block_start, block_end, created_by, "
+                "created_at, updated_at) VALUES (?, ?, ?, 'Europe/Moscow', 600, 720, ?, 0, 0)",
+                (n + 1, TEAM_CHAT - n, f"Sales {n + 1}", users[n * size]),
+            )
+        conn.executemany(
+            "INSERT INTO memberships (team_id, user_id, joined_at) VALUES (?, ?, 0)",
+            [(i // size + 1, user) for i, user in enumerate(users)],
+        )
+        conn.executemany(
+            "UPDATE users SET tz = ? WHERE id = ?",
+            [
+                (OTHER_ZONES[(i // 10) % 2] if i % 10 == 9 else None, user)
+                for i, user in enumerate(users)
+            ],
+        )
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE memberships")
+        conn.execute("ANALYZE teams")
+    return teams
+
+
+class Recorder:
+    """The distinct statements a report runs on the reader, with the parameters they got."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.seen: dict[str, Any] = {}
+        self.on = False
+        self._fetchall, self._fetchone = db.fetchall, db.fetchone
+
+        async def fetchall(sql: str, params: Any = ()) -> Any:
+            if self.on:
+                self.seen.setdefault(sql, params)
+            return await self._fetchall(sql, params)
+
+        async def fetchone(sql: str, params: Any = ()) -> Any:
+            if self.on:
+                self.seen.setdefault(sql, params)
+            return await self._fetchone(sql, params)
+
+        db.fetchall, db.fetchone = fetchall, fetchone
+
+
+async def team_timings(path: Path, size: int, runs: int) -> None:
+    from bot.charts import render_week_chart
+    from bot.reports import Period, build_leaderboard, build_summary, team_today
+    from storage.db import Database
+    from storage.repo import Store
+
+    db = Database(path)
+    await db.open()
+    recorder = Recorder(db)
+    store = Store(db)
+    team = await store.teams.get(1)
+    assert team is not None
+    members = await store.teams.members(team.id)
+    now = datetime.now(UTC)
+    day = team_today(team, now)
+    asker = members[len(members) // 2].user_id
+    print(f"\nteam of {len(members)} reps, through bot.reports, p50 / max over {runs} runs:")
+    board = None
+    for name, work in (
+        ("summary (build_summary)", lambda: build_summary(store, team, day, now)),
+        (
+            "leaderboard, week (text)",
+            lambda: build_leaderboard(store, team, Period.WEEK, now, asker_id=asker, lang="en"),
+        ),
+        (
+            "leaderboard, month (text)",
+            lambda: build_leaderboard(store, team, Period.MONTH, now, asker_id=asker, lang="en"),
+        ),
+    ):
+        recorder.on = True
+        result = await work()
+        recorder.on = False
+        board = result if name.startswith("leaderboard, week") else board
+        p50, worst = await timed(work, runs)
+        print(f"  {name}: {p50 * 1000:.2f} ms / {worst * 1000:.2f} ms")
+    assert board is not None and board.chart is not None
+    chart = board.chart
+    samples = []
+    for _ in range(max(3, runs // 2)):  # the first pays for importing matplotlib
+        started = time.perf_counter()
+        render_week_chart(chart)
+        samples.append(time.perf_counter() - started)
+    print(
+        f"  week chart PNG (render_week_chart, {len(chart.names)} rows): "
+        f"{statistics.median(samples) * 1000:.2f} ms / {max(samples) * 1000:.2f} ms "
+        f"(the first, with the import of matplotlib: {samples[0] * 1000:.0f} ms)"
+    )
+    await db.close()
+    if size == TEAM_PLAN_SIZE:
+        print("\nquery plans of the team reports (every statement they ran):")
+        seen = enumerate(recorder.seen.items(), start=1)
+        plans(path, {f"{n}. {short(sql)}": (sql, params) for n, (sql, params) in seen})
+
+
+def short(sql: str, width: int = 160) -> str:
+    """One line of a statement; the JSON ``spans`` table the activity queries share is elided."""
+    text = " ".join(sql.split())
+    _, cte, rest = text.partition("FROM json_each(:spans) )")
+    if cte:
+        text = "WITH spans AS (… json_each(:spans))" + rest
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+TEAM_PLAN_SIZE = 200
+
+
 # -- the bot process on that database ----------------------------------------------------------
 
 
+async def summary_chunks(path: Path) -> int:
+    """How many messages the first team's summary takes (the bot's reply is timed to the last)."""
+    from bot.reports import build_summary, team_today
+    from storage.db import Database
+    from storage.repo import Store
+
+    db = Database(path)
+    await db.open()
+    try:
+        store = Store(db)
+        team = await store.teams.get(1)
+        assert team is not None
+        now = datetime.now(UTC)
+        return len(await build_summary(store, team, team_today(team, now), now))
+    finally:
+        await db.close()
+
+
 async def bot_on(path: Path, reps: list[int], runs: int) -> None:
+    chunks = await summary_chunks(path)
     workdir = Path(tempfile.mkdtemp(prefix="bench-datascale-"))
     async with FakeBotAPI() as api:
         tracker = track(api)
@@ -307,6 +442,21 @@ async def bot_on(path: Path, reps: list[int], runs: int) -> None:
                 api.push_update(update)
                 both = await asyncio.wait_for(asyncio.gather(answered, edited), 30)
                 button.append(max(r.t for r in both) - started)
+            group: dict[str, list[float]] = {"/summary": [], "/leaderboard": [], "chart": []}
+            for i in range(GROUP_RUNS):  # in the first team's group, asked by its members
+                rep = i % TEAM_PLAN_SIZE
+                for command in ("/summary", "/leaderboard"):
+                    parts = chunks if command == "/summary" else 1
+                    messages = [tracker.expect("sendMessage", TEAM_CHAT) for _ in range(parts)]
+                    photo = (
+                        tracker.expect("sendPhoto", TEAM_CHAT) if command != "/summary" else None
+                    )
+                    started = time.monotonic()
+                    api.push_update(group_update(rep, command))
+                    last = (await asyncio.wait_for(asyncio.gather(*messages), 60))[-1]
+                    group[command].append(last.t - started)
+                    if photo is not None:
+                        group["chart"].append((await asyncio.wait_for(photo, 60)).t - started)
             rss = process.peak_rss_mib()
         finally:
             await process.stop()
@@ -316,7 +466,26 @@ async def bot_on(path: Path, reps: list[int], runs: int) -> None:
             f"  {name}: p50 {percentile(values, 50) * 1000:.2f} ms, "
             f"p99 {percentile(values, 99) * 1000:.2f} ms"
         )
+    print(
+        f"\nin a team's group of {TEAM_PLAN_SIZE}, end to end ({GROUP_RUNS} each; the summary "
+        f"to its last of {chunks} messages):"
+    )
+    for name, values in group.items():
+        what = "leaderboard's chart (photo sent)" if name == "chart" else name
+        print(
+            f"  {what}: p50 {percentile(values, 50) * 1000:.2f} ms, max {max(values) * 1000:.2f} ms"
+        )
     print(f"  peak RSS: {rss:.0f} MiB (after start-up: {rss_idle:.0f} MiB)")
+
+
+GROUP_RUNS = 20
+
+
+def group_update(rep: int, text: str) -> dict[str, Any]:
+    """``text`` sent by rep ``rep`` in the first team's group."""
+    update = command_update(rep, text)
+    update["message"]["chat"] = {"id": TEAM_CHAT, "type": "supergroup", "title": "Sales 1"}
+    return update
 
 
 def main() -> None:
@@ -327,6 +496,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--team-runs", type=int, default=20)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     path = args.db or Path(tempfile.mkdtemp(prefix="bench-datascale-")) / "big.db"
@@ -340,6 +510,10 @@ def main() -> None:
         generate(path, args.reps, args.calls, args.contacts)
     reps = busiest_reps(path, 50)
     asyncio.run(storage_timings(path, reps))
+    for size in (args.reps, TEAM_PLAN_SIZE):  # the bot below runs with the realistic teams
+        teams = make_teams(path, size)
+        print(f"\n{teams} team(s) of {size}")
+        asyncio.run(team_timings(path, size, args.team_runs))
     asyncio.run(bot_on(path, reps, args.runs))
 
 

@@ -1,8 +1,8 @@
 """Storage for the pipeline: the lists of ``/pipeline``, the contact card, edits.
 
 The queries gather candidates with the indexes (``next_steps_owner_due`` for clients,
-``contacts_owner_callback`` for prospects due for a call, ``calls_owner_at`` for the ones to stop
-chasing); the rules that decide (what a client is, when to stop chasing) are in
+``contacts_owner_callback`` for prospects due for a call, ``calls_owner_at_outcome`` for the
+ones to stop chasing); the rules that decide (what a client is, when to stop chasing) are in
 :mod:`bot.domain.pipeline` and the caller passes their bounds in. Reached from handlers as
 ``store.pipeline``.
 """

@@ -2,7 +2,7 @@
 
 Reached as ``store.teams``. The activity queries take a list of :class:`Span` (one rep, one local
 day, as a UTC range) so that every rep's day is cut in their own time zone; the spans travel as
-one JSON parameter and each one is an indexed range lookup (``calls(owner_id, at)``,
+one JSON parameter and each one is an indexed range lookup (``calls(owner_id, at, …)``,
 ``next_steps(owner_id, created_at)`` / ``(owner_id, due_at)``), so the cost follows the number
 of reps and days asked about, not the size of the tables.
 """
@@ -240,8 +240,9 @@ _SPANS = """
         FROM json_each(:spans)
     )
 """
-# One scalar subquery per span: counting calls reads only the covering index calls(owner_id,
-# at), never the table, which is what keeps a month for a big team in milliseconds.
+# One scalar subquery per span: counting calls (and their outcomes) reads only the covering
+# index calls(owner_id, at, outcome), never the table, which is what keeps a month for a big
+# team in milliseconds.
 _CALLS_IN_SPAN = (
     "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
     "AND c.at >= spans.s AND c.at < spans.e)"

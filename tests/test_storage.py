@@ -26,6 +26,7 @@ RELEASED = {
     2: "1a1762cb183a45d693e4e34178621f805a52882d6aa7ad8014b0094e7e8481b5",
     3: "af2ddcc08ab242d79e678cb13a9c932531b79f38783dc3321c0178319ad78412",
     4: "46c22f6a346502a62c59a1789c304ccdcc75a136e18b2e505a012f6430d03ea3",
+    5: "530fdb0cabf4fb8b00533545ee562e367204a5ca74979d8abaf3c5d29be8bbfe",
 }
 REP = UserIn(id=7, first_name="Rep", language_code="en")
 OTHER = UserIn(id=8, first_name="Other", language_code="en")

@@ -102,13 +102,13 @@ def spans_param() -> str:
 @pytest.mark.parametrize(
     ("sql", "indexes", "params"),
     [
-        (CALL_COUNTS_SQL, ["COVERING INDEX calls_owner_at"], {}),
-        (DAY_COUNTS_SQL, ["COVERING INDEX calls_owner_at", "INDEX next_steps_owner_created"], {}),
+        (CALL_COUNTS_SQL, ["COVERING INDEX calls_owner_at_outcome"], {}),
         (
-            DAY_DETAILS_SQL,
-            ["INDEX calls_owner_at", "COVERING INDEX calls_owner_at"],
-            {"codes": "[]"},
+            DAY_COUNTS_SQL,
+            ["COVERING INDEX calls_owner_at_outcome", "INDEX next_steps_owner_created"],
+            {},
         ),
+        (DAY_DETAILS_SQL, ["COVERING INDEX calls_owner_at_outcome"], {"codes": "[]"}),
         (STEP_COUNTS_SQL, ["INDEX next_steps_owner_due"], {"now": 0}),
     ],
 )
