@@ -2,9 +2,8 @@
 
 Every post to a team's group goes through :func:`deliver`, which follows the group when it
 became a supergroup (``ChatMigrated``) and stops posting to a group that removed the bot.
-:func:`post_summary` posts the whole summary at once; the daily one goes out through the
-scheduler's outbox instead (``handlers/rhythm.py``), so that it is sent once and within
-Telegram's limits.
+The daily summary goes out through the scheduler's outbox instead (``handlers/rhythm.py``), so
+that it is sent once and within Telegram's limits.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from telegram import Bot, InputFile, Update
@@ -76,19 +75,6 @@ async def post_texts(
         if chat is None:
             return None
     return chat
-
-
-async def post_summary(
-    bot: Bot, store: Store, team: Team, now: datetime, *, day: date | None = None
-) -> bool:
-    """The daily post: today's summary (in the team's zone) to the team's group.
-
-    Inactive teams are skipped; returns whether it was delivered.
-    """
-    if not team.active:
-        return False
-    texts = await build_summary(store, team, day or team_today(team, now), now)
-    return await post_texts(bot, store, team, texts, now) is not None
 
 
 # -- commands ----------------------------------------------------------------------------------

@@ -357,29 +357,6 @@ class Store:
 
     # -- contacts ----------------------------------------------------------------------------
 
-    @staticmethod
-    async def _ensure_contact(
-        conn: aiosqlite.Connection,
-        owner_id: int,
-        *,
-        name: str,
-        name_key: str,
-        company: str | None,
-        phone: str | None,
-        now: datetime,
-    ) -> Contact:
-        """The owner's contact with this name (or, failing that, this phone), created if new."""
-        return await run_on(
-            conn,
-            _ensure_contact_sync,
-            owner_id,
-            name=name,
-            name_key=name_key,
-            company=company,
-            phone=phone,
-            now=now,
-        )
-
     async def ensure_contact(
         self,
         user: UserIn,
@@ -464,23 +441,6 @@ class Store:
         return await self.db.transaction(
             _log_call_to_sync, user, contact_id, at, src_chat, src_message
         )
-
-    @staticmethod
-    async def _call_by_source(
-        conn: aiosqlite.Connection, src_chat: int, src_message: int
-    ) -> LoggedCall | None:
-        return await run_on(conn, _call_by_source_sync, src_chat, src_message)
-
-    @staticmethod
-    async def _insert_call(
-        conn: aiosqlite.Connection,
-        contact: Contact,
-        note: str | None,
-        at: datetime,
-        src_chat: int,
-        src_message: int,
-    ) -> LoggedCall:
-        return await run_on(conn, _insert_call_sync, contact, note, at, src_chat, src_message)
 
     async def get_call(self, call_id: int) -> Call | None:
         row = self.db.peek(_one_sync, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
