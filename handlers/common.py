@@ -86,6 +86,11 @@ async def actor(update: Update, context: BallbackContext) -> Actor:
     )
 
 
+def deep_link(username: str | None, command: str) -> str:
+    """A link that opens the private chat with the bot (``/start <command>``)."""
+    return f"https://t.me/{username}?start={command}"
+
+
 def button(text: str, data: str) -> InlineKeyboardButton:
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback_data over {MAX_CALLBACK_BYTES} bytes: {data!r}")

@@ -8,7 +8,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.app import BallbackApp, BallbackContext
 from bot.locales import Html, t
 from handlers import PRIVATE_COMMANDS
-from handlers.common import actor, reply
+from handlers.common import actor, deep_link, reply
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
@@ -50,11 +50,6 @@ async def unknown_command(update: Update, context: BallbackContext) -> None:
 async def edited_message(update: Update, context: BallbackContext) -> None:
     """An edit acts on nothing (the original was handled already): say so, store nothing."""
     await answer(update, context, "edited")
-
-
-def deep_link(username: str | None, command: str) -> str:
-    """A link that opens the private chat with the bot (``/start <command>``)."""
-    return f"https://t.me/{username}?start={command}"
 
 
 async def private_only(update: Update, context: BallbackContext) -> None:

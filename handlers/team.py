@@ -36,7 +36,7 @@ from bot.domain.team import (
 )
 from bot.locales import Html, Lang, format_day, pick_lang, plural, t, weekday
 from bot.reports import team_lang, team_today
-from handlers.common import Actor, actor, message_text_arg, reply, user_in
+from handlers.common import Actor, actor, deep_link, message_text_arg, reply, user_in
 from storage.teams import JoinResult, Profile, Team
 
 log = logging.getLogger(__name__)
@@ -87,12 +87,12 @@ async def in_group(update: Update, context: BallbackContext) -> InGroup:
     return InGroup(chat=chat, lang=lang, asked=asked, team=team, now=context.services.clock.now())
 
 
-def deep_link(context: BallbackContext) -> Html:
-    return Html(f"https://t.me/{context.bot.username}?start=go")
+def private_chat_link(context: BallbackContext) -> Html:
+    return Html(deep_link(context.bot.username, "go"))
 
 
 def private_link(context: BallbackContext, lang: Lang) -> Html:
-    return Html(f'<a href="{deep_link(context)}">{t(lang, "private_only.link")}</a>')
+    return Html(f'<a href="{private_chat_link(context)}">{t(lang, "private_only.link")}</a>')
 
 
 async def is_admin(update: Update, context: BallbackContext) -> bool | None:
