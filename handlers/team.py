@@ -37,6 +37,7 @@ from bot.domain.team import (
 from bot.locales import Html, Lang, format_day, pick_lang, plural, t, weekday
 from bot.reports import team_lang, team_today
 from handlers.common import Actor, actor, deep_link, message_text_arg, reply, user_in
+from storage.models import UserIn
 from storage.teams import JoinResult, Profile, Team
 
 log = logging.getLogger(__name__)
@@ -233,17 +234,27 @@ async def setup_command(update: Update, context: BallbackContext) -> None:
     await reply(update, text)
 
 
-async def join_command(update: Update, context: BallbackContext) -> None:
+async def member_request(
+    update: Update, context: BallbackContext
+) -> tuple[InGroup, Team, UserIn] | None:
+    """/join and /leave: a team's group and a real person, or a reply saying what is wrong."""
     where = await in_group(update, context)
     if where.team is None:
         await reply(update, t(where.lang, "team.not_a_team"))
-        return
+        return None
     if not real_person(update):
         await reply(update, t(where.lang, "team.join_anonymous"))
+        return None
+    return where, where.team, user_in(update)
+
+
+async def join_command(update: Update, context: BallbackContext) -> None:
+    request = await member_request(update, context)
+    if request is None:
         return
-    user = user_in(update)
+    where, team, user = request
     store = context.services.store
-    result = await store.teams.join(where.team.id, user, where.now)
+    result = await store.teams.join(team.id, user, where.now)
     if result is JoinResult.ALREADY:
         await reply(update, t(where.lang, "team.join_already", name=user.first_name))
         return
@@ -251,7 +262,7 @@ async def join_command(update: Update, context: BallbackContext) -> None:
         where.lang,
         "team.joined",
         name=user.first_name,
-        team=where.team.title,
+        team=team.title,
         link=private_link(context, where.lang),
     )
     profile = await store.teams.profile(user.id)
@@ -261,15 +272,11 @@ async def join_command(update: Update, context: BallbackContext) -> None:
 
 
 async def leave_command(update: Update, context: BallbackContext) -> None:
-    where = await in_group(update, context)
-    if where.team is None:
-        await reply(update, t(where.lang, "team.not_a_team"))
+    request = await member_request(update, context)
+    if request is None:
         return
-    if not real_person(update):
-        await reply(update, t(where.lang, "team.join_anonymous"))
-        return
-    user = user_in(update)
-    if await context.services.store.teams.leave(where.team.id, user.id, where.now):
+    where, team, user = request
+    if await context.services.store.teams.leave(team.id, user.id, where.now):
         await reply(update, t(where.lang, "team.left", name=user.first_name))
     else:
         await reply(update, t(where.lang, "team.not_member", name=user.first_name))
