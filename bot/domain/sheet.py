@@ -14,13 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.domain.tables import write_csv
 
-FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
-REGULAR = FONTS / "DejaVuSansCondensed.ttf"
-BOLD = FONTS / "DejaVuSansCondensed-Bold.ttf"
 FAMILY = "dejavu"
 
 MARGIN = 10.0  # mm

@@ -9,7 +9,6 @@ from __future__ import annotations
 from fpdf import FPDF
 
 from bot.domain.sheet import (
-    BOLD,
     BOX,
     BOX_COLUMNS,
     FAMILY,
@@ -18,12 +17,12 @@ from bot.domain.sheet import (
     HEADER_HEIGHT,
     MARGIN,
     MAX_TALLY,
-    REGULAR,
     ROW_HEIGHT,
     TALLY_PER_ROW,
     WIDTHS,
     Sheet,
 )
+from bot.fonts import BOLD, REGULAR
 
 
 class _SheetPDF(FPDF):
