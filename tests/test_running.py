@@ -29,6 +29,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def listening(port: int, seconds: float = 15) -> None:
+    """Wait until something accepts connections on the port.
+
+    python-telegram-bot calls ``setWebhook`` just before its server starts listening, as
+    Telegram retries a delivery that finds nobody; a test must wait for the socket instead.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.02)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
 def webhook_settings(api: FakeBotAPI, tmp_path: Path, port: int) -> Settings:
     return Settings(
         token=TOKEN,  # type: ignore[arg-type]
@@ -145,6 +165,7 @@ async def test_run_in_webhook_mode_then_sigterm(api: FakeBotAPI, tmp_path: Path)
     try:
         (hook,) = await api.wait_for("setWebhook", timeout=15)
         assert hook.params["secret_token"] == SECRET
+        await listening(port)
         update = {"update_id": 1, "message": message_json("/call Vera", IVAN, date=START)}
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         async with aiohttp.ClientSession() as http:
