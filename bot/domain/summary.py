@@ -6,11 +6,9 @@ summary, the leaderboard and a future scheduler all compute them the same way.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 
 from bot.domain.rules import calls_per_ball
 
@@ -114,24 +112,26 @@ class Ranked:
     score: Score
 
 
-def _merit(score: Score) -> tuple[int, Fraction | float, int]:
-    """Balls back first, then fewer calls per ball, then more calls."""
-    ratio: Fraction | float = Fraction(score.calls, score.balls) if score.balls > 0 else math.inf
-    return (-score.balls, ratio, -score.calls)
+def _merit(score: Score) -> tuple[int, int]:
+    """Balls back first, then fewer calls per ball, then more calls.
+
+    With the same balls, fewer calls per ball is simply fewer calls, so the key is two exact
+    integers: fewer calls ranks higher among reps with balls, more calls among reps without.
+    """
+    return (-score.balls, score.calls if score.balls > 0 else -score.calls)
 
 
 def rank(scores: Iterable[Score]) -> list[Ranked]:
     """Rank the reps who did something; ties share a rank and are listed by name."""
     board = sorted(
-        (s for s in scores if s.on_board),
-        key=lambda s: (_merit(s), s.name.casefold(), s.user_id),
+        ((_merit(s), s.name.casefold(), s.user_id, s) for s in scores if s.on_board),
+        key=lambda entry: entry[:3],
     )
     ranked: list[Ranked] = []
-    for position, score in enumerate(board, start=1):
-        if ranked and _merit(ranked[-1].score) == _merit(score):
-            ranked.append(Ranked(ranked[-1].rank, score))
-        else:
-            ranked.append(Ranked(position, score))
+    previous = None
+    for position, (merit, _, _, score) in enumerate(board, start=1):
+        ranked.append(Ranked(ranked[-1].rank if merit == previous else position, score))
+        previous = merit
     return ranked
 
 
