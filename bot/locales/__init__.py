@@ -33,19 +33,14 @@ def pick_lang(language_code: str | None, override: str | None = None) -> Lang:
     return "en"
 
 
-def _safe(value: object) -> object:
-    if isinstance(value, Html):
-        return value
-    if isinstance(value, str):
-        return html.escape(value, quote=False)
-    return value
-
-
 def t(lang: Lang, key: str, /, **values: object) -> str:
     template = CATALOG[lang][key]
     if not values:
         return template
-    return template.format(**{name: _safe(value) for name, value in values.items()})
+    for name, value in values.items():  # ``values`` is this call's own dict
+        if isinstance(value, str) and not isinstance(value, Html):
+            values[name] = html.escape(value, quote=False)
+    return template.format(**values)
 
 
 def plural(lang: Lang, key: str, count: int) -> str:
