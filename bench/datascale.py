@@ -6,7 +6,9 @@
 1. Generates the database (deterministic, seeded): reps with Telegram ids, contacts with names,
    companies and phones, calls spread over the last 13 weeks of workdays (09:00-18:00 in the
    reps' zone) with a realistic mix of outcomes, a Next Step for every call that got one, and
-   ``ANALYZE`` like a long-running install gets from ``PRAGMA optimize``.
+   ``ANALYZE`` like a long-running install gets from ``PRAGMA optimize``. Each call and Next
+   Step carries its local day (and a call whether it was in the calling block) as the bot
+   stores them, so the triggers fill the per-day counts.
 2. Times the queries behind ``/today`` through the real storage API and prints their plans.
    Then puts the reps into teams the way ``/setup`` and ``/join`` store them (one team of all
    reps, then teams of 200) and times the team summary, the week and month leaderboards
@@ -145,20 +147,24 @@ def generate(path: Path, reps: int, calls: int, contacts: int, seed: int = 7) ->
                 done = due < now.timestamp()
                 steps.append(
                     (FIRST_REP + rep, contact, i, "meeting at their office", due, "ball",
-                     "done" if done else "open", at)
+                     "done" if done else "open", at, day.toordinal())
                 )  # fmt: skip
             # src_message far from the ids the benchmark's own messages get (1,000,000 up).
-            yield (i, FIRST_REP + rep, contact, at, outcome, FIRST_REP + rep, 10**9 + i)
+            in_block = 10 <= local.hour < 12  # the teams' calling block (see make_teams)
+            yield (
+                i, FIRST_REP + rep, contact, at, day.toordinal(), in_block, outcome,
+                FIRST_REP + rep, 10**9 + i,
+            )  # fmt: skip
 
     in_batches(
         call_rows(),
-        "INSERT INTO calls (id, owner_id, contact_id, at, outcome, src_chat, src_message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO calls (id, owner_id, contact_id, at, day, in_block, outcome, src_chat, "
+        "src_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     in_batches(
         iter(steps),
         "INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind, status, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_at, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

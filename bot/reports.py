@@ -19,8 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkCalendar
-from bot.domain.outcomes import POLITE_NOS
-from bot.domain.rules import Rules, calls_per_ball
+from bot.domain.rules import Block, Rules, calls_per_ball
 from bot.domain.summary import (
     Commitments,
     Ranked,
@@ -101,13 +100,6 @@ def team_today(team: Team, now: datetime) -> date:
     return now.astimezone(team_zone(team)).date()
 
 
-def member_rules(team: Team, member: Member) -> Rules:
-    """A member's rules inside this team: their own zone and block over the team's settings."""
-    return effective_rules(
-        team_zone(team), team.settings, personal_tz=member.tz, personal_block=member.block
-    )
-
-
 def display_name(member: Member) -> str:
     """A member's name fit for a one-line mention: one line, bounded, isolated for RTL text.
 
@@ -115,11 +107,11 @@ def display_name(member: Member) -> str:
     to :data:`NAME_MAX` characters and wrapped in a Unicode isolate, so a Hebrew or Arabic name
     cannot reorder the numbers next to it.
     """
-    name = "".join(
-        ch
-        for ch in " ".join(member.full_name.split())
-        if ch not in _BIDI_CONTROLS and unicodedata.category(ch) != "Cc"
-    ).strip()
+    name = " ".join(member.full_name.split())
+    if not name.isprintable():  # control characters and bidi overrides are not printable
+        name = "".join(
+            ch for ch in name if ch not in _BIDI_CONTROLS and unicodedata.category(ch) != "Cc"
+        ).strip()
     if not name:
         name = f"@{member.username}" if member.username else str(member.user_id)
     if len(name) > NAME_MAX:
@@ -181,8 +173,8 @@ class MemberActivity:
     name: str
     calls: dict[date, int] = field(default_factory=dict)
     balls: dict[date, int] = field(default_factory=dict)
-    polite_nos: int = 0
-    in_block: int = 0
+    polite_nos: dict[date, int] = field(default_factory=dict)
+    in_block: dict[date, int] = field(default_factory=dict)  # calls inside the calling block
     commitments: Commitments = field(default_factory=Commitments)
     streak: Streak | None = None
     away: tuple[tuple[date, date], ...] = ()  # the rep's days away (/away), both ends included
@@ -205,27 +197,47 @@ def _days(first: date, last: date) -> list[date]:
 
 
 class _Bounds:
-    """Local days as UTC ranges, computed once per zone and day (most members share a zone)."""
+    """Local days and calling blocks as UTC ranges, computed once per zone, block and day:
+    most members share a zone and a block."""
 
     def __init__(self) -> None:
         self._days: dict[tuple[str, date], tuple[datetime, datetime]] = {}
+        self._blocks: dict[tuple[str, Block, date], tuple[datetime, datetime]] = {}
 
-    def span(self, activity: MemberActivity, day: date, *, with_block: bool = False) -> Span:
-        rules = activity.rules
+    def day(self, rules: Rules, day: date) -> tuple[datetime, datetime]:
         key = (rules.tz.key, day)
         bounds = self._days.get(key)
         if bounds is None:
             bounds = self._days[key] = rules.day_bounds(day)
+        return bounds
+
+    def span(self, activity: MemberActivity, day: date, *, with_block: bool = False) -> Span:
+        rules = activity.rules
+        bounds = self.day(rules, day)
         block = rules.block if with_block else None
-        block_start, block_end = block.bounds(day, rules.tz) if block else (None, None)
-        return Span(activity.member.user_id, day.toordinal(), *bounds, block_start, block_end)
+        if block is None:
+            return Span(activity.member.user_id, day.toordinal(), *bounds)
+        block_key = (rules.tz.key, block, day)
+        in_block = self._blocks.get(block_key)
+        if in_block is None:
+            in_block = self._blocks[block_key] = block.bounds(day, rules.tz)
+        return Span(activity.member.user_id, day.toordinal(), *bounds, *in_block)
 
 
 async def _members(store: Store, team: Team) -> list[MemberActivity]:
-    return [
-        MemberActivity(member=m, rules=member_rules(team, m), name=display_name(m))
-        for m in await store.teams.members(team.id)
-    ]
+    zone, settings = team_zone(team), team.settings
+    # A member's rules in this team: their own zone and block over the team's settings. Most
+    # members have no overrides and share one Rules.
+    rules: dict[tuple[str | None, Block | None], Rules] = {}
+    members = []
+    for member in await store.teams.members(team.id):
+        key = (member.tz, member.block)
+        if key not in rules:
+            rules[key] = effective_rules(
+                zone, settings, personal_tz=member.tz, personal_block=member.block
+            )
+        members.append(MemberActivity(member=member, rules=rules[key], name=display_name(member)))
+    return members
 
 
 async def _count_days(
@@ -235,15 +247,36 @@ async def _count_days(
     days: Sequence[date],
     *,
     balls: bool,
+    met: int = 0,
 ) -> None:
+    """Fill in each member's calls (and, with ``balls``, polite no's, balls and calls in the
+    block) on each of ``days``, a run of consecutive days; with ``met``, only the days with at
+    least that many calls (enough for quota streaks). Calls in the block are left to the caller
+    on days from before day counts."""
+    if not members or not days:
+        return
     by_id = {m.member.user_id: m for m in members}
-    spans = [bounds.span(m, day) for m in members for day in days]
-    for row in await store.teams.day_counts(spans, balls=balls):
-        activity, day = by_id[row.user_id], date.fromordinal(row.day)
-        if row.calls:
-            activity.calls[day] = row.calls
-        if row.balls:
-            activity.balls[day] = row.balls
+    on = {d.toordinal(): d for d in days}
+    counted_from = await store.teams.first_counted_day()
+    rows = []
+    if days[-1] >= counted_from:
+        first = max(days[0], counted_from)
+        rows = await store.teams.counted_days(list(by_id), first, days[-1], min_calls=met)
+    older = [d for d in days if d < counted_from]
+    if older:
+        spans = [bounds.span(m, day) for m in members for day in older]
+        rows += await store.teams.day_counts(spans, balls=balls)
+    for user_id, ordinal, calls, polite_nos, got_balls, in_block in rows:
+        activity, day = by_id[user_id], on[ordinal]
+        if calls:
+            activity.calls[day] = calls
+        if balls:
+            if polite_nos:
+                activity.polite_nos[day] = polite_nos
+            if got_balls:
+                activity.balls[day] = got_balls
+            if in_block:
+                activity.in_block[day] = in_block
 
 
 async def team_calendar_since(store: Store, team: Team, since: date) -> WorkCalendar:
@@ -273,28 +306,36 @@ async def gather_day(
         activity.away = tuple(away.get(activity.member.user_id, ()))
     bounds = _Bounds()
     by_id = {m.member.user_id: m for m in members}
-    spans = [bounds.span(m, day, with_block=True) for m in members]
     await _count_days(store, bounds, members, [day], balls=True)
-    for detail in await store.teams.day_details(spans, [o.value for o in POLITE_NOS]):
-        by_id[detail.user_id].polite_nos = detail.polite_nos
-        by_id[detail.user_id].in_block = detail.in_block
+    if day < await store.teams.first_counted_day():  # calls in the block: from the calls
+        in_block = [
+            bounds.span(m, day, with_block=True)
+            for m in members
+            if m.rules.block is not None and m.calls.get(day)
+        ]
+        for counted in await store.teams.block_calls(in_block):
+            by_id[counted.user_id].in_block[day] = counted.in_block
+    spans = [bounds.span(m, day) for m in members]
     for steps in await store.teams.step_counts(spans, now):
         by_id[steps.user_id].commitments = Commitments(steps.done, steps.dropped, steps.lapsed)
     settings = team.settings
     pending: Sequence[MemberActivity] = members
     fetched_from = day
 
+    working: dict[date, bool] = {}  # the team's calendar, asked once per day
+
     def counts_for(activity: MemberActivity) -> Callable[[date], bool]:
         def counts(d: date) -> bool:
-            return calendar.is_workday(d) and not activity.away_on(d)
+            if d not in working:
+                working[d] = calendar.is_workday(d)
+            return working[d] and not (activity.away and activity.away_on(d))
 
         return counts
 
     for window in STREAK_WINDOWS:  # look further back only for streaks still unbroken
         since = day - timedelta(days=window - 1)
-        await _count_days(
-            store, bounds, pending, _days(since, fetched_from - timedelta(days=1)), balls=False
-        )
+        earlier = _days(since, fetched_from - timedelta(days=1))
+        await _count_days(store, bounds, pending, earlier, balls=False, met=settings.quota)
         fetched_from = since
         for activity in pending:
             activity.streak = quota_streak(
@@ -303,7 +344,7 @@ async def gather_day(
                 settings.workdays,
                 day,
                 since=since,
-                day_over=now >= bounds.span(activity, day).end,
+                day_over=now >= bounds.day(activity.rules, day)[1],
                 counts=counts_for(activity),
             )
         pending = [a for a in pending if a.streak is not None and not a.streak.complete]
@@ -392,13 +433,13 @@ def _team_lines(
         lines.append(t(lang, "summary.calls_off", calls=calls))
     lines.append(t(lang, "summary.balls", balls=balls, goal=settings.goal * count))
     lines.append(t(lang, "summary.ratio", ratio=ratio_text(lang, calls, balls)))
-    lines.append(t(lang, "summary.polite", n=sum(m.polite_nos for m in members)))
+    lines.append(t(lang, "summary.polite", n=sum(m.polite_nos.get(day, 0) for m in members)))
     if workday:
         met = sum(1 for m in expected if m.calls.get(day, 0) >= settings.quota)
         lines.append(t(lang, "summary.quota_met", n=met, total=count))
         with_block = [m for m in expected if m.rules.block is not None]
         if with_block:
-            kept = sum(1 for m in with_block if block_kept(m.in_block))
+            kept = sum(1 for m in with_block if block_kept(m.in_block.get(day, 0)))
             lines.append(t(lang, "summary.block", n=kept, total=len(with_block)))
     total = Commitments()
     for m in members:
@@ -433,7 +474,7 @@ def _member_line(
         extras.append("✅")
     if activity.commitments.due:
         extras.append(f"🤝 {activity.commitments.done}/{activity.commitments.due}")
-    if workday and activity.rules.block is not None and block_kept(activity.in_block):
+    if workday and activity.rules.block is not None and block_kept(activity.in_block.get(day, 0)):
         extras.append("⏰")
     if activity.streak and activity.streak.days > 0:
         streak = (
@@ -449,7 +490,7 @@ def _member_line(
         quota=quota if workday else "—",
         balls=balls,
         ratio=ratio_text(lang, calls, balls),
-        polite=activity.polite_nos,
+        polite=activity.polite_nos.get(day, 0),
         extras=(" · " + " · ".join(extras)) if extras else "",
     )
 

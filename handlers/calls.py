@@ -73,7 +73,7 @@ def outcome_keyboard(lang: Lang, call_id: int) -> InlineKeyboardMarkup:
 async def logged_view(
     context: BallbackContext, who: Actor, logged: LoggedCall
 ) -> tuple[str, InlineKeyboardMarkup]:
-    start, end = who.rules.day_bounds(who.rules.today(who.now))
+    start, end = who.rules.day_bounds(who.today)
     stats = await context.services.store.day_stats(who.id, start, end, ())
     text = t(
         who.lang,
@@ -167,7 +167,7 @@ async def log_and_render(
         company=contact.company,
         phone=contact.phone,
         note=contact.note,
-        at=who.now,
+        when=who.moment,
         src_chat=message.chat_id,
         src_message=message.message_id,
     )
@@ -220,7 +220,7 @@ async def picked(update: Update, context: BallbackContext) -> None:
     logged = await context.services.store.log_call_to(
         who.user,
         int(query.data.split(":")[1]),
-        at=who.now,
+        when=who.moment,
         src_chat=query.message.chat.id,
         src_message=query.message.message_id,
     )
@@ -340,7 +340,7 @@ async def callback_chosen(update: Update, context: BallbackContext) -> None:
         await store.set_callback(who.id, contact.id, None)
         line = t(who.lang, "result.callback_skip")
     else:
-        day = who.rules.today(who.now) + timedelta(days=days)
+        day = who.today + timedelta(days=days)
         await store.set_callback(who.id, contact.id, callback_moment(day, None, who.now, who.rules))
         line = t(
             who.lang, "result.callback_set", name=contact.name, day=Html(format_day(who.lang, day))

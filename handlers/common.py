@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.app import BallbackContext
-from bot.domain.rules import Rules
+from bot.domain.rules import Moment, Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang
 from storage.models import UserIn
@@ -41,6 +41,15 @@ class Actor:
 
     def local_now(self) -> datetime:
         return self.rules.local(self.now)
+
+    @property
+    def today(self) -> date:
+        return self.rules.today(self.now)
+
+    @property
+    def moment(self) -> Moment:
+        """Now, as what the rep logs counts: their local date, inside their block or not."""
+        return self.rules.moment(self.now)
 
 
 def user_in(update: Update) -> UserIn:

@@ -127,7 +127,7 @@ def _day_label(lang: Lang, day: date, today: date) -> str:
 
 
 def day_keyboard(who: Actor) -> InlineKeyboardMarkup:
-    today = who.rules.today(who.now)
+    today = who.today
     days = quick_days(who.now, who.rules, DAY_BUTTONS, last_hour=TIME_SLOTS[-1])
     buttons = [button(_day_label(who.lang, d, today), f"n:d:{d:%Y%m%d}") for d in days]
     return keyboard([buttons[:2], buttons[2:], _cancel_row(who.lang)])
@@ -247,7 +247,7 @@ async def _save(
         action=draft.action,
         due_at=due,
         kind=draft.kind.value,
-        now=who.now,
+        when=who.moment,
         src_chat=message.chat_id,
         src_message=message.message_id,
         replaces=draft.replaces,
@@ -256,7 +256,7 @@ async def _save(
     if step is None:  # this message already saved it (a redelivered update)
         text = t(who.lang, "ns.already")
     elif draft.kind is Kind.BALL:
-        start, end = who.rules.day_bounds(who.rules.today(who.now))
+        start, end = who.rules.day_bounds(who.today)
         stats = await store.day_stats(who.id, start, end, ())
         action = shown_action(draft.action)
         text = t(

@@ -316,7 +316,7 @@ async def build_sheet(context: BallbackContext, who: Actor) -> tuple[Sheet, int,
     sheet = Sheet(
         title=t(lang, "sheet.title").format(name=name),
         subtitle=t(lang, "sheet.subtitle").format(
-            day=long_day(lang, who.rules.today(who.now)),
+            day=long_day(lang, who.today),
             quota=plural(lang, "plural.calls", who.rules.quota),
             n=len(rows),
         ),
@@ -360,7 +360,7 @@ async def send_sheet(update: Update, context: BallbackContext, who: Actor) -> No
     sheet, total, shown = built
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
     pdf, csv = await asyncio.to_thread(lambda: (render_pdf(sheet), render_csv(sheet)))
-    day = who.rules.today(who.now)
+    day = who.today
     caption = t(who.lang, "sheet.caption", day=Html(format_day(who.lang, day)), n=len(sheet.rows))
     if total > len(sheet.rows):
         caption += "\n" + t(who.lang, "sheet.more", shown=len(sheet.rows), total=shown)
@@ -592,7 +592,7 @@ async def card_button(update: Update, context: BallbackContext) -> None:
         logged = await services.store.log_call_to(
             who.user,
             contact.id,
-            at=who.now,
+            when=who.moment,
             src_chat=query.message.chat.id,
             src_message=query.message.message_id,
         )

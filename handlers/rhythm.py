@@ -277,7 +277,7 @@ def span_text(lang: Lang, first: date, last: date) -> str:
 async def away_command(update: Update, context: BallbackContext) -> None:
     who = await actor(update, context)
     rhythm = context.services.store.rhythm
-    today = who.rules.today(who.now)
+    today = who.today
     text = message_text_arg(update)
     if not text:
         ranges = (await rhythm.away_of([who.id], today)).get(who.id, [])
@@ -317,7 +317,7 @@ async def snooze_button(update: Update, context: BallbackContext) -> None:
     except ValueError:
         await query.answer(t(who.lang, "button.stale"), show_alert=True)
         return
-    if day != who.rules.today(who.now):
+    if day != who.today:
         await query.answer(t(who.lang, "nudge.snooze_over"), show_alert=True)
         return
     await context.services.store.rhythm.snooze(who.id, day)

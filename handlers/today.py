@@ -35,7 +35,7 @@ def format_ratio(lang: Lang, ratio: float) -> str:
 
 async def render_today(context: BallbackContext, who: Actor) -> str:
     store = context.services.store
-    day = who.rules.today(who.now)
+    day = who.today
     start, end = who.rules.day_bounds(day)
     stats = await store.day_stats(who.id, start, end, (o.value for o in POLITE_NOS))
     steps = await store.next_steps_due(who.id, start, end)

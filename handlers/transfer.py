@@ -247,7 +247,7 @@ async def send_export(
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
     archive = await asyncio.to_thread(lambda: zip_files(export_files(data, who, with_owner=team)))
-    day = who.rules.today(who.now).isoformat()
+    day = who.today.isoformat()
     caption = t(
         who.lang,
         "export.caption",

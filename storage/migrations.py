@@ -23,6 +23,11 @@ __all__ = ["LATEST", "MIGRATIONS", "SchemaTooNewError", "migrate", "schema_versi
 log = logging.getLogger(__name__)
 
 
+# The outcome codes of the polite no's when migration 6 was written ("I'll think about it", "call
+# me later", "I must ask my boss", "send me info"). Frozen with it: a new polite no needs a new
+# migration that redefines the day_counts triggers (a test compares this with the domain's).
+_POLITE_NOS = "('bo', 'cl', 'si', 'th')"
+
 MIGRATIONS: list[tuple[str, ...]] = [
     # 1: users, contacts, calls, Next Steps and the state of guided flows.
     (
@@ -218,6 +223,77 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         "CREATE INDEX calls_owner_at_outcome ON calls(owner_id, at, outcome)",
         "DROP INDEX calls_owner_at",
+    ),
+    # 6: calls, polite no's, calls in the calling block and balls counted per rep per local day
+    # as they are logged, so a team's reports read one row per rep-day instead of counting every
+    # call again. A call and a Next Step carry the rep's local date (its ordinal) when they were
+    # logged, and a call whether it was inside the rep's calling block then; triggers keep
+    # day_counts in step with every insert, outcome and delete, whatever deletes (/undo,
+    # /forget, a cascade). Rows from before this migration have no date: day_counts_since is
+    # the first instant after them, and a day that starts earlier is counted from the calls.
+    (
+        "ALTER TABLE calls ADD COLUMN day INTEGER",
+        "ALTER TABLE calls ADD COLUMN in_block INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE next_steps ADD COLUMN day INTEGER",
+        """
+        CREATE TABLE day_counts (
+            owner_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            day         INTEGER NOT NULL,               -- the rep's local date, as an ordinal
+            calls       INTEGER NOT NULL DEFAULT 0,
+            polite_nos  INTEGER NOT NULL DEFAULT 0,     -- calls whose outcome is a polite no
+            in_block    INTEGER NOT NULL DEFAULT 0,     -- calls inside the calling block
+            balls       INTEGER NOT NULL DEFAULT 0,     -- ball-type Next Steps set that day
+            PRIMARY KEY (owner_id, day)
+        ) STRICT, WITHOUT ROWID
+        """,
+        "CREATE TABLE day_counts_since (at INTEGER NOT NULL) STRICT",
+        """
+        INSERT INTO day_counts_since (at)
+        SELECT coalesce(max(at), -1) + 1 FROM (
+            SELECT max(at) AS at FROM calls UNION ALL SELECT max(created_at) FROM next_steps)
+        """,
+        f"""
+        CREATE TRIGGER calls_count_day AFTER INSERT ON calls WHEN NEW.day IS NOT NULL BEGIN
+            INSERT INTO day_counts (owner_id, day, calls, polite_nos, in_block)
+            VALUES (NEW.owner_id, NEW.day, 1, coalesce(NEW.outcome, '') IN {_POLITE_NOS},
+                    NEW.in_block)
+            ON CONFLICT (owner_id, day) DO UPDATE
+            SET calls = calls + 1, polite_nos = polite_nos + excluded.polite_nos,
+                in_block = in_block + excluded.in_block;
+        END
+        """,
+        f"""
+        CREATE TRIGGER calls_recount_day AFTER UPDATE OF outcome ON calls
+        WHEN NEW.day IS NOT NULL BEGIN
+            UPDATE day_counts
+            SET polite_nos = polite_nos + (coalesce(NEW.outcome, '') IN {_POLITE_NOS})
+                                        - (coalesce(OLD.outcome, '') IN {_POLITE_NOS})
+            WHERE owner_id = NEW.owner_id AND day = NEW.day;
+        END
+        """,
+        f"""
+        CREATE TRIGGER calls_uncount_day AFTER DELETE ON calls WHEN OLD.day IS NOT NULL BEGIN
+            UPDATE day_counts
+            SET calls = calls - 1,
+                polite_nos = polite_nos - (coalesce(OLD.outcome, '') IN {_POLITE_NOS}),
+                in_block = in_block - OLD.in_block
+            WHERE owner_id = OLD.owner_id AND day = OLD.day;
+        END
+        """,
+        """
+        CREATE TRIGGER balls_count_day AFTER INSERT ON next_steps
+        WHEN NEW.day IS NOT NULL AND NEW.kind = 'ball' BEGIN
+            INSERT INTO day_counts (owner_id, day, balls) VALUES (NEW.owner_id, NEW.day, 1)
+            ON CONFLICT (owner_id, day) DO UPDATE SET balls = balls + 1;
+        END
+        """,
+        """
+        CREATE TRIGGER balls_uncount_day AFTER DELETE ON next_steps
+        WHEN OLD.day IS NOT NULL AND OLD.kind = 'ball' BEGIN
+            UPDATE day_counts SET balls = balls - 1
+            WHERE owner_id = OLD.owner_id AND day = OLD.day;
+        END
+        """,
     ),
 ]
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from bot.domain.rules import Moment
 from storage.db import Database, run_on
 from storage.models import (
     Call,
@@ -229,15 +230,25 @@ def _insert_call_sync(
     conn: sqlite3.Connection,
     contact: Contact,
     note: str | None,
-    at: datetime,
+    when: Moment,
     src_chat: int,
     src_message: int,
 ) -> LoggedCall:
     row = _one_sync(
         conn,
-        f"""INSERT INTO calls (owner_id, contact_id, at, note, src_chat, src_message)
-            VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
-        (contact.owner_id, contact.id, to_ts(at), note, src_chat, src_message),
+        f"""INSERT INTO calls (owner_id, contact_id, at, day, in_block, note, src_chat,
+                               src_message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
+        (
+            contact.owner_id,
+            contact.id,
+            to_ts(when.at),
+            when.day.toordinal(),
+            int(when.in_block),
+            note,
+            src_chat,
+            src_message,
+        ),
     )
     assert row is not None
     return LoggedCall(call=_call(row), contact=contact, created=True)
@@ -252,25 +263,25 @@ def _log_call_sync(
     company: str | None,
     phone: str | None,
     note: str | None,
-    at: datetime,
+    when: Moment,
     src_chat: int,
     src_message: int,
 ) -> LoggedCall:
     existing = _call_by_source_sync(conn, src_chat, src_message)
     if existing is not None:
         return existing
-    _upsert_user_sync(conn, user, at)
+    _upsert_user_sync(conn, user, when.at)
     contact = _ensure_contact_sync(
-        conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=at
+        conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=when.at
     )
-    return _insert_call_sync(conn, contact, note, at, src_chat, src_message)
+    return _insert_call_sync(conn, contact, note, when, src_chat, src_message)
 
 
 def _log_call_to_sync(
     conn: sqlite3.Connection,
     user: UserIn,
     contact_id: int,
-    at: datetime,
+    when: Moment,
     src_chat: int,
     src_message: int,
 ) -> LoggedCall | None:
@@ -284,8 +295,8 @@ def _log_call_to_sync(
     )
     if row is None:
         return None
-    _upsert_user_sync(conn, user, at)
-    return _insert_call_sync(conn, _contact(row), None, at, src_chat, src_message)
+    _upsert_user_sync(conn, user, when.at)
+    return _insert_call_sync(conn, _contact(row), None, when, src_chat, src_message)
 
 
 def _set_outcome_sync(
@@ -416,11 +427,15 @@ class Store:
         company: str | None,
         phone: str | None,
         note: str | None,
-        at: datetime,
+        when: Moment,
         src_chat: int,
         src_message: int,
     ) -> LoggedCall:
-        """Log one dial. The same Telegram message logs it once, however often it arrives."""
+        """Log one dial. The same Telegram message logs it once, however often it arrives.
+
+        ``when`` is the moment as it counts for the rep in reports: their local day then, and
+        whether it fell in their calling block.
+        """
         return await self.db.transaction(
             _log_call_sync,
             user,
@@ -429,17 +444,23 @@ class Store:
             company=company,
             phone=phone,
             note=note,
-            at=at,
+            when=when,
             src_chat=src_chat,
             src_message=src_message,
         )
 
     async def log_call_to(
-        self, user: UserIn, contact_id: int, *, at: datetime, src_chat: int, src_message: int
+        self,
+        user: UserIn,
+        contact_id: int,
+        *,
+        when: Moment,
+        src_chat: int,
+        src_message: int,
     ) -> LoggedCall | None:
         """Log a dial to a contact the rep already has; ``None`` if it is not theirs."""
         return await self.db.transaction(
-            _log_call_to_sync, user, contact_id, at, src_chat, src_message
+            _log_call_to_sync, user, contact_id, when, src_chat, src_message
         )
 
     async def get_call(self, call_id: int) -> Call | None:
@@ -471,12 +492,14 @@ class Store:
         action: str,
         due_at: datetime,
         kind: str,
-        now: datetime,
+        when: Moment,
         src_chat: int,
         src_message: int,
         replaces: int | None = None,
     ) -> NextStep | None:
         """Store a Next Step and close the flow that built it, in one transaction.
+
+        ``when`` is now as it counts for the rep: a ball counts as come back on its day.
 
         ``replaces`` is the owner's open Next Step this one reschedules: it is marked
         ``rescheduled`` in the same transaction.
@@ -495,10 +518,10 @@ class Store:
             row = await _one(
                 conn,
                 """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
-                                           created_at, src_chat, src_message)
+                                           created_at, day, src_chat, src_message)
                    -- the call may have been undone meanwhile: then the step stands alone
                    VALUES (?1, ?2, (SELECT id FROM calls WHERE id = ?3 AND owner_id = ?1),
-                           ?4, ?5, ?6, ?7, ?8, ?9)
+                           ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                    ON CONFLICT (src_chat, src_message) DO NOTHING
                    RETURNING id""",
                 (
@@ -508,7 +531,8 @@ class Store:
                     action,
                     to_ts(due_at),
                     kind,
-                    to_ts(now),
+                    to_ts(when.at),
+                    when.day.toordinal(),
                     src_chat,
                     src_message,
                 ),

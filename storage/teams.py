@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 import aiosqlite
 
+from bot.domain.outcomes import POLITE_NOS
 from bot.domain.rules import Block
 from bot.domain.team import (
     Key,
@@ -83,8 +85,13 @@ class Team(Model):
         )
 
 
-class Member(Model):
-    """An active member of a team, with their personal overrides."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    """An active member of a team, with their personal overrides.
+
+    A plain dataclass, not a model: a big team's summary reads a thousand of them, straight
+    from the database's own rows.
+    """
 
     user_id: int
     first_name: str
@@ -144,13 +151,13 @@ class DayCount(NamedTuple):
     user_id: int
     day: int
     calls: int
+    polite_nos: int  # calls whose outcome is a polite no (0 when not asked for)
     balls: int  # ball-type Next Steps recorded that day (0 when not asked for)
+    in_block: int  # calls logged inside the rep's calling block (0 before day counts)
 
 
-class DayDetail(NamedTuple):
+class BlockCount(NamedTuple):
     user_id: int
-    day: int
-    polite_nos: int
     in_block: int  # calls logged inside the rep's calling block
 
 
@@ -209,14 +216,8 @@ _WRITABLE = frozenset(
 )
 
 
-def _spans_json(spans: Iterable[Span], *, with_block: bool = False) -> str:
-    rows: list[list[int | None]] = []
-    for span in spans:
-        row: list[int | None] = [span.user_id, span.day, to_ts(span.start), to_ts(span.end)]
-        if with_block:
-            row.append(to_ts(span.block_start) if span.block_start else None)
-            row.append(to_ts(span.block_end) if span.block_end else None)
-        rows.append(row)
+def _spans_json(spans: Iterable[Span]) -> str:
+    rows = [[span.user_id, span.day, to_ts(span.start), to_ts(span.end)] for span in spans]
     return json.dumps(rows, separators=(",", ":"))
 
 
@@ -235,53 +236,82 @@ PROFILE_SQL = f"""
 _SPANS = """
     spans AS (
         SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS day,
-               json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e,
-               json_extract(value, '$[4]') AS bs, json_extract(value, '$[5]') AS be
+               json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e
         FROM json_each(:spans)
     )
 """
-# One scalar subquery per span: counting calls (and their outcomes) reads only the covering
-# index calls(owner_id, at, outcome), never the table, which is what keeps a month for a big
-# team in milliseconds.
+# Days counted as they were logged (migration 6): one row per rep and local day, read by a
+# range of the primary key per rep. A month of a 1,000-rep team is 22,000 short rows.
+COUNTED_DAYS_SQL = """
+    SELECT d.owner_id, d.day, d.calls, d.polite_nos, d.balls, d.in_block
+    FROM json_each(:owners) AS o
+    JOIN day_counts AS d ON d.owner_id = o.value AND d.day BETWEEN :first AND :last
+    WHERE d.calls >= :min_calls
+"""
+# Days from before migration 6 are counted from the calls themselves, one scalar subquery per
+# span over the covering index calls(owner_id, at, outcome).
 _CALLS_IN_SPAN = (
     "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
     "AND c.at >= spans.s AND c.at < spans.e)"
+)
+_POLITE_IN_SPAN = (
+    "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
+    "AND c.at >= spans.s AND c.at < spans.e "
+    "AND c.outcome IN (SELECT value FROM json_each(:codes)))"
 )
 _BALLS_IN_SPAN = (
     "(SELECT count(*) FROM next_steps AS n WHERE n.owner_id = spans.uid "
     "AND n.created_at >= spans.s AND n.created_at < spans.e AND n.kind = 'ball')"
 )
-CALL_COUNTS_SQL = f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, 0 AS balls FROM spans"
+CALL_COUNTS_SQL = f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN}, 0, 0, 0 FROM spans"
 DAY_COUNTS_SQL = (
-    f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN} AS calls, {_BALLS_IN_SPAN} AS balls "
+    f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN}, {_POLITE_IN_SPAN}, {_BALLS_IN_SPAN}, 0 "
     "FROM spans"
 )
-DAY_DETAILS_SQL = f"""
-    WITH {_SPANS}
-    SELECT uid, day,
-           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
-               AND c.at >= spans.s AND c.at < spans.e
-               AND c.outcome IN (SELECT value FROM json_each(:codes))) AS polite_nos,
-           (SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid
-               AND c.at >= spans.bs AND c.at < spans.be) AS in_block
-    FROM spans
+# The summary's day: reps who share a zone (and a calling block) share the bounds, so they are
+# asked about together, one query per distinct pair of bounds. (Calls in the block are only
+# counted this way on days before day counts.)
+BLOCK_CALLS_SQL = """
+    SELECT o.value, (SELECT count(*) FROM calls AS c
+                     WHERE c.owner_id = o.value AND c.at >= :start AND c.at < :end)
+    FROM json_each(:owners) AS o
 """
-STEP_COUNTS_SQL = f"""
-    WITH {_SPANS}
-    SELECT spans.uid,
-           count(*) FILTER (WHERE s.status = 'done') AS done,
-           count(*) FILTER (WHERE s.status = 'dropped') AS dropped,
-           count(*) FILTER (WHERE s.status = 'open') AS lapsed
-    FROM spans JOIN next_steps AS s
-         ON s.owner_id = spans.uid AND s.due_at >= spans.s AND s.due_at < spans.e
-    WHERE s.kind = 'ball' AND s.due_at <= :now
-    GROUP BY spans.uid
+STEP_COUNTS_SQL = """
+    SELECT owner_id,
+           count(*) FILTER (WHERE status = 'done') AS done,
+           count(*) FILTER (WHERE status = 'dropped') AS dropped,
+           count(*) FILTER (WHERE status = 'open') AS lapsed
+    FROM next_steps
+    WHERE owner_id IN (SELECT value FROM json_each(:owners))
+          AND due_at >= :start AND due_at < :end AND due_at <= :now AND kind = 'ball'
+    GROUP BY owner_id
 """
+
+
+def _day(span: Span) -> tuple[datetime, datetime]:
+    return span.start, span.end
+
+
+def _block(span: Span) -> tuple[datetime | None, datetime | None]:
+    return span.block_start, span.block_end
+
+
+def _by_bounds(
+    spans: Iterable[Span], bounds: Callable[[Span], tuple[datetime | None, datetime | None]]
+) -> dict[tuple[int, int], list[int]]:
+    """The spans' users, grouped by the UTC instants ``bounds`` picks from each span."""
+    groups: dict[tuple[datetime, datetime], list[int]] = {}
+    for span in spans:
+        start, end = bounds(span)
+        if start is not None and end is not None:
+            groups.setdefault((start, end), []).append(span.user_id)
+    return {(to_ts(start), to_ts(end)): owners for (start, end), owners in groups.items()}
 
 
 class TeamStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._counted_from: date | None = None
 
     # -- teams -------------------------------------------------------------------------------
 
@@ -426,7 +456,7 @@ class TeamStore:
                 tz=row["tz"],
                 block_start=row["block_start"],
                 block_end=row["block_end"],
-                joined_at=from_ts(row["joined_at"]),
+                joined_at=datetime.fromtimestamp(row["joined_at"], UTC),
             )
             for row in rows
         ]
@@ -476,34 +506,59 @@ class TeamStore:
 
     # -- activity ----------------------------------------------------------------------------
 
-    async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
-        """Calls (and, if asked, balls back) per rep per local day, one row per span."""
-        if not spans:
-            return []
-        sql = DAY_COUNTS_SQL if balls else CALL_COUNTS_SQL
-        rows = await self.db.fetchall(sql, {"spans": _spans_json(spans)})
-        return [DayCount(*row) for row in rows]
+    async def first_counted_day(self) -> date:
+        """The first local date whose calls and balls :meth:`counted_days` holds in full, in
+        every time zone (day counts are kept since migration 6; see ``day_counts_since``)."""
+        if self._counted_from is None:
+            row = await self.db.fetchone("SELECT min(at) FROM day_counts_since")
+            since = datetime.fromtimestamp(row[0] if row and row[0] is not None else 0, UTC)
+            # A local date starts at most 14 hours before the UTC one: two days on, it is whole.
+            self._counted_from = since.date() + timedelta(days=2)
+        return self._counted_from
 
-    async def day_details(
-        self, spans: Sequence[Span], polite_nos: Iterable[str]
-    ) -> list[DayDetail]:
-        """Polite no's, and calls inside the calling block, per span (the summary's day)."""
-        if not spans:
+    async def counted_days(
+        self, user_ids: Sequence[int], first: date, last: date, *, min_calls: int = 0
+    ) -> list[DayCount]:
+        """Calls and balls back per rep per local day from ``first`` to ``last``, as counted when
+        they were logged: the day is the rep's local date then. Days with none may be missing,
+        and so are days with fewer than ``min_calls`` calls (a quota streak needs only the days
+        that met the quota). Only complete from :meth:`first_counted_day` on.
+        """
+        if not user_ids:
             return []
         params = {
-            "spans": _spans_json(spans, with_block=True),
-            "codes": json.dumps(sorted(polite_nos)),
+            "owners": json.dumps(list(user_ids)),
+            "first": first.toordinal(),
+            "last": last.toordinal(),
+            "min_calls": min_calls,
         }
-        rows = await self.db.fetchall(DAY_DETAILS_SQL, params)
-        return [DayDetail(*row) for row in rows]
+        return [DayCount(*row) for row in await self.db.fetchall(COUNTED_DAYS_SQL, params)]
+
+    async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
+        """Calls (and, with ``balls``, polite no's and balls back) per span, counted from the
+        calls themselves: for days before :meth:`first_counted_day`."""
+        if not spans:
+            return []
+        params = {"spans": _spans_json(spans), "codes": json.dumps(sorted(POLITE_NOS))}
+        rows = await self.db.fetchall(DAY_COUNTS_SQL if balls else CALL_COUNTS_SQL, params)
+        return [DayCount(*row) for row in rows]
+
+    async def block_calls(self, spans: Sequence[Span]) -> list[BlockCount]:
+        """Calls inside each span's calling block (``block_start`` to ``block_end``)."""
+        rows: list[sqlite3.Row] = []
+        for (start, end), owners in _by_bounds(spans, _block).items():
+            params = {"owners": json.dumps(owners), "start": start, "end": end}
+            rows.extend(await self.db.fetchall(BLOCK_CALLS_SQL, params))
+        return [BlockCount(*row) for row in rows]
 
     async def step_counts(self, spans: Sequence[Span], now: datetime) -> list[StepCount]:
-        """Ball-type Next Steps due inside the spans and no later than ``now``, by outcome.
+        """Ball-type Next Steps due inside the spans and no later than ``now``, by outcome;
+        reps with none are left out.
 
         ``lapsed`` are the ones still open although their date has come.
         """
-        if not spans:
-            return []
-        params = {"spans": _spans_json(spans), "now": to_ts(now)}
-        rows = await self.db.fetchall(STEP_COUNTS_SQL, params)
+        rows: list[sqlite3.Row] = []
+        for (start, end), owners in _by_bounds(spans, _day).items():
+            params = {"owners": json.dumps(owners), "start": start, "end": end, "now": to_ts(now)}
+            rows.extend(await self.db.fetchall(STEP_COUNTS_SQL, params))
         return [StepCount(*row) for row in rows]

@@ -11,7 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.contacts import name_key
+from bot.domain.rules import Moment
+from bot.domain.team import effective_rules
 from storage.models import UserIn
+from storage.teams import Team
 from tests.conftest import IVAN, BotHarness, Person
 from tests.fakeapi import RecordedRequest
 
@@ -47,6 +50,24 @@ async def add_contact(
     return int(contact.id)
 
 
+async def moment(
+    bot: BotHarness, user_id: int, at: datetime, *, team: Team | None = None
+) -> Moment:
+    """``at`` as it counts for the rep, by the rules the bot applies to them: their own zone and
+    block, else their team's (``team``, for a member not stored yet), else the defaults."""
+    personal_tz = personal_block = None
+    if team is None:
+        profile = await bot.store.teams.profile(user_id)
+        team, personal_tz, personal_block = profile.team, profile.tz, profile.block
+    rules = effective_rules(
+        bot.app.bot_data["services"].settings.zone,
+        team.settings if team else None,
+        personal_tz=personal_tz,
+        personal_block=personal_block,
+    )
+    return rules.moment(at)
+
+
 async def add_call(
     bot: BotHarness,
     contact_id: int,
@@ -56,7 +77,11 @@ async def add_call(
     person: Person = IVAN,
 ) -> int:
     logged = await bot.store.log_call_to(
-        user_of(person), contact_id, at=at, src_chat=person.id, src_message=next(_sources)
+        user_of(person),
+        contact_id,
+        when=await moment(bot, person.id, at),
+        src_chat=person.id,
+        src_message=next(_sources),
     )
     assert logged is not None
     if outcome is not None:
@@ -75,6 +100,7 @@ async def add_step(
     action: str = "Meeting",
     person: Person = IVAN,
 ) -> int:
+    created = created or bot.clock.now()
     step = await bot.store.save_next_step(
         person.id,
         contact_id=contact_id,
@@ -82,7 +108,7 @@ async def add_step(
         action=action,
         due_at=due,
         kind=kind,
-        now=created or bot.clock.now(),
+        when=await moment(bot, person.id, created),
         src_chat=person.id,
         src_message=next(_sources),
     )

@@ -12,6 +12,7 @@ from bot.scheduler import Scheduler, TickReport
 from storage.models import to_ts
 from tests.conftest import BotHarness
 from tests.fakeapi import RecordedRequest
+from tests.history import moment
 
 _contact_ids = itertools.count(50_000_000)
 
@@ -74,6 +75,7 @@ async def add_calls(bot: BotHarness, user_id: int, times: list[datetime]) -> Non
     """Calls logged at these instants, straight into the database (fast for big fixtures)."""
     contact = next(_contact_ids)
     first = to_ts(min(times))
+    moments = [await moment(bot, user_id, at) for at in times]
     async with bot.db.write() as conn:
         await conn.execute(
             "INSERT INTO contacts (id, owner_id, name, name_key, created_at) "
@@ -81,8 +83,9 @@ async def add_calls(bot: BotHarness, user_id: int, times: list[datetime]) -> Non
             (contact, user_id, f"Called {contact}", f"called {contact}", first),
         )
         await conn.executemany(
-            "INSERT INTO calls (owner_id, contact_id, at, outcome) VALUES (?, ?, ?, 'na')",
-            [(user_id, contact, to_ts(at)) for at in times],
+            "INSERT INTO calls (owner_id, contact_id, at, day, in_block, outcome) "
+            "VALUES (?, ?, ?, ?, ?, 'na')",
+            [(user_id, contact, to_ts(m.at), m.day.toordinal(), m.in_block) for m in moments],
         )
 
 

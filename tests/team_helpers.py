@@ -9,6 +9,7 @@ from typing import Any
 from storage.models import to_ts
 from tests.conftest import BOT_USERNAME, BotHarness, Person, group_chat
 from tests.fakeapi import BOT_USER, RecordedRequest
+from tests.history import moment
 
 GROUP = group_chat()
 GROUP_ID = GROUP["id"]
@@ -83,6 +84,12 @@ async def add_members(
 ) -> None:
     """Bulk fixture: members ``(id, first_name)`` with calls (and balls) at given instants."""
     balls = balls or {}
+    team = await bot.store.teams.get(team_id)
+
+    async def rows(user_id: int, instants: list[datetime]) -> list[tuple[int, ...]]:
+        moments = [await moment(bot, user_id, at, team=team) for at in instants]
+        return [(user_id, contact, to_ts(m.at), m.day.toordinal(), m.in_block) for m in moments]
+
     async with bot.db.write() as conn:
         for user_id, name in people:
             await conn.execute(
@@ -100,11 +107,12 @@ async def add_members(
                 (contact, user_id, f"Contact {contact}", f"contact {contact}", to_ts(joined)),
             )
             await conn.executemany(
-                "INSERT INTO calls (owner_id, contact_id, at) VALUES (?, ?, ?)",
-                [(user_id, contact, to_ts(at)) for at in calls.get(user_id, [])],
+                "INSERT INTO calls (owner_id, contact_id, at, day, in_block) "
+                "VALUES (?, ?, ?, ?, ?)",
+                await rows(user_id, calls.get(user_id, [])),
             )
             await conn.executemany(
-                "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at) "
-                "VALUES (?, ?, 'Meeting', ?, 'ball', ?)",
-                [(user_id, contact, to_ts(at) + 86400, to_ts(at)) for at in balls.get(user_id, [])],
+                "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at, "
+                "day) VALUES (?1, ?2, 'Meeting', ?3 + 86400, 'ball', ?3, ?4)",
+                [row[:4] for row in await rows(user_id, balls.get(user_id, []))],
             )

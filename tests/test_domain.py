@@ -42,8 +42,10 @@ from bot.domain.outcomes import (
 )
 from bot.domain.rules import (
     ActionError,
+    Block,
     ContactStatus,
     DueVerdict,
+    Moment,
     Rules,
     callback_due,
     callback_moment,
@@ -573,3 +575,17 @@ def test_time_slots_only_ahead() -> None:
     assert time_slots(TODAY, hours, NOW, RULES) == [time(h) for h in range(10, 19)]
     assert time_slots(TOMORROW, hours, NOW, RULES) == [time(h) for h in hours]
     assert time_slots(TODAY, hours, msk(TODAY, 18), RULES) == []
+
+
+def test_a_moment_counts_for_the_rep_s_local_day_and_block() -> None:
+    block = Block(time(10), time(11))
+    rules = Rules(tz=MSK, block=block)
+    at = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    assert rules.moment(at) == Moment(at, date(2026, 11, 27), in_block=True)
+    assert rules.moment(at - timedelta(seconds=1)).in_block is False
+    assert rules.moment(at + timedelta(minutes=59, seconds=59)).in_block is True
+    assert rules.moment(at + timedelta(hours=1)).in_block is False  # the block's end is out
+    assert Rules(tz=MSK).moment(at).in_block is False  # no block, nothing is inside it
+    late = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)  # already Saturday in Vladivostok
+    assert Rules(tz=ZoneInfo("Asia/Vladivostok")).moment(late).day == date(2026, 11, 28)
+    assert RULES.moment(late).day == date(2026, 11, 27)

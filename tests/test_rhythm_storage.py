@@ -11,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from bot.domain.rules import Moment
 from bot.domain.schedule import Due, SendKind
 from storage.db import Database
 from storage.migrations import MIGRATIONS, migrate
@@ -232,7 +233,7 @@ async def step_for(store: Store, owner: UserIn, name: str, due_at: datetime, mes
         action="Meeting",
         due_at=due_at,
         kind="ball",
-        now=NOW - timedelta(days=3),
+        when=Moment(NOW - timedelta(days=3), (NOW - timedelta(days=3)).date()),
         src_chat=owner.id,
         src_message=message,
     )
@@ -275,7 +276,7 @@ async def test_a_new_next_step_marks_the_one_it_reschedules(db: Database) -> Non
         action="Demo",
         due_at=NOW + timedelta(days=2),
         kind="ball",
-        now=NOW,
+        when=Moment(NOW, NOW.date()),
         src_chat=REP.id,
         src_message=2,
         replaces=old,

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from bot.domain.rules import Moment
 from storage.db import Database, SchemaTooNewError, StorageError
 from storage.migrations import LATEST, MIGRATIONS, migrate, schema_version
 from storage.models import UserIn
@@ -27,6 +28,7 @@ RELEASED = {
     3: "af2ddcc08ab242d79e678cb13a9c932531b79f38783dc3321c0178319ad78412",
     4: "46c22f6a346502a62c59a1789c304ccdcc75a136e18b2e505a012f6430d03ea3",
     5: "530fdb0cabf4fb8b00533545ee562e367204a5ca74979d8abaf3c5d29be8bbfe",
+    6: "396e40e2ed252abe606994084146c895b9f1ce2f42ff96844072ddb8e033e5cb",
 }
 REP = UserIn(id=7, first_name="Rep", language_code="en")
 OTHER = UserIn(id=8, first_name="Other", language_code="en")
@@ -251,7 +253,7 @@ async def log(store: Store, message: int, name: str = "Ivan Petrov", user: UserI
         company=None,
         phone=None,
         note=None,
-        at=START,
+        when=Moment(START, START.date()),
         src_chat=user.id,
         src_message=message,
     )
@@ -267,7 +269,7 @@ async def test_the_same_message_logs_one_call(db: Database) -> None:
         company=None,
         phone="+79123456789",
         note=None,
-        at=START,
+        when=Moment(START, START.date()),
         src_chat=7,
         src_message=42,
     )
@@ -278,7 +280,7 @@ async def test_the_same_message_logs_one_call(db: Database) -> None:
         company=None,
         phone="+79123456789",
         note=None,
-        at=START + timedelta(seconds=5),
+        when=Moment(START + timedelta(seconds=5), START.date()),
         src_chat=7,
         src_message=42,
     )
@@ -302,7 +304,7 @@ async def test_undo_checks_owner_and_window_and_takes_the_call_s_next_step(db: D
         action="Demo",
         due_at=START + timedelta(days=1),
         kind="ball",
-        now=START,
+        when=Moment(START, START.date()),
         src_chat=7,
         src_message=2,
     )
@@ -331,7 +333,7 @@ async def test_undoing_a_ball_reopens_its_call(db: Database) -> None:
         action="Demo",
         due_at=START + timedelta(days=1),
         kind="ball",
-        now=START,
+        when=Moment(START, START.date()),
         src_chat=7,
         src_message=2,
     )
@@ -390,7 +392,7 @@ async def test_a_next_step_whose_call_was_undone_meanwhile_stands_alone(db: Data
         action="Demo",
         due_at=START + timedelta(days=1),
         kind="ball",
-        now=START,
+        when=Moment(START, START.date()),
         src_chat=REP.id,
         src_message=2,
     )

@@ -3,21 +3,24 @@ on their indexes (so a summary costs the reps and days asked about, not the tabl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from bot.domain.outcomes import POLITE_NOS, Outcome
+from bot.domain.rules import Moment
 from bot.domain.team import Key, Setting
 from storage.db import Database
 from storage.migrations import LATEST, MIGRATIONS
 from storage.models import UserIn
-from storage.repo import Store
+from storage.repo import Store, UndoResult
 from storage.teams import (
+    BLOCK_CALLS_SQL,
     CALL_COUNTS_SQL,
+    COUNTED_DAYS_SQL,
     DAY_COUNTS_SQL,
-    DAY_DETAILS_SQL,
     PROFILE_SQL,
     STEP_COUNTS_SQL,
     JoinResult,
@@ -96,7 +99,7 @@ async def test_move_chat_is_idempotent(store: Store) -> None:
 
 def spans_param() -> str:
     span = Span(user_id=1, day=1, start=NOW, end=NOW + timedelta(days=1))
-    return f"[[1, 1, {span.start.timestamp():.0f}, {span.end.timestamp():.0f}, null, null]]"
+    return f"[[1, 1, {span.start.timestamp():.0f}, {span.end.timestamp():.0f}]]"
 
 
 @pytest.mark.parametrize(
@@ -106,10 +109,23 @@ def spans_param() -> str:
         (
             DAY_COUNTS_SQL,
             ["COVERING INDEX calls_owner_at_outcome", "INDEX next_steps_owner_created"],
-            {},
+            {"codes": "[]"},
         ),
-        (DAY_DETAILS_SQL, ["COVERING INDEX calls_owner_at_outcome"], {"codes": "[]"}),
-        (STEP_COUNTS_SQL, ["INDEX next_steps_owner_due"], {"now": 0}),
+        (
+            BLOCK_CALLS_SQL,
+            ["COVERING INDEX calls_owner_at_outcome"],
+            {"owners": "[1]", "start": 0, "end": 1},
+        ),
+        (
+            STEP_COUNTS_SQL,
+            ["INDEX next_steps_owner_due"],
+            {"owners": "[1]", "start": 0, "end": 1, "now": 0},
+        ),
+        (
+            COUNTED_DAYS_SQL,
+            ["PRIMARY KEY"],
+            {"owners": "[1]", "first": 1, "last": 2, "min_calls": 0},
+        ),
     ],
 )
 async def test_activity_queries_use_their_index(
@@ -123,30 +139,173 @@ async def test_activity_queries_use_their_index(
     )
     for index in indexes:
         assert f"USING {index}" in plan, plan
-    for table in ("calls", "next_steps", "c", "n", "s"):
+    for table in ("calls", "next_steps", "day_counts", "c", "n", "s", "d"):
         assert f"SCAN {table} " not in plan + " ", plan
 
 
-async def test_day_counts_cut_days_per_span(store: Store) -> None:
-    teams = store.teams
-    contact = await store.ensure_contact(
-        IVAN, name="C", name_key="c", company=None, phone=None, now=NOW
-    )
-    for minutes in (0, 30, 90):  # 09:00, 09:30, 10:30
-        await store.log_call(
-            IVAN, name="C", name_key="c", company=None, phone=None, note=None,
-            at=NOW + timedelta(minutes=minutes), src_chat=1, src_message=minutes,
-        )  # fmt: skip
-    await store.set_outcome(IVAN.id, 1, "th")
-    spans = [
-        Span(IVAN.id, 1, NOW, NOW + timedelta(hours=1), NOW, NOW + timedelta(minutes=45)),
-        Span(IVAN.id, 2, NOW + timedelta(hours=1), NOW + timedelta(days=1)),
-        Span(222, 1, NOW, NOW + timedelta(days=1)),
+async def rows(store: Store, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in await store.db.fetchall(sql)]
+
+
+async def log_at(
+    store: Store, at: datetime, day: date, message: int, *, in_block: bool = False
+) -> int:
+    logged = await store.log_call(
+        IVAN, name="C", name_key="c", company=None, phone=None, note=None,
+        when=Moment(at, day, in_block), src_chat=1, src_message=message,
+    )  # fmt: skip
+    return logged.call.id
+
+
+async def ball_at(
+    store: Store, contact_id: int, day: date, message: int, kind: str = "ball"
+) -> int:
+    step = await store.save_next_step(
+        IVAN.id, contact_id=contact_id, call_id=None, action="Demo",
+        due_at=NOW + timedelta(days=3), kind=kind, when=Moment(NOW, day),
+        src_chat=1, src_message=message,
+    )  # fmt: skip
+    assert step is not None
+    return step.id
+
+
+async def set_outcome_in_sql(store: Store, call_id: int, outcome: str) -> None:
+    async with store.db.write() as conn:
+        await conn.execute("UPDATE calls SET outcome = ? WHERE id = ?", (outcome, call_id))
+
+
+async def test_day_counts_follow_every_insert_outcome_and_delete(store: Store) -> None:
+    """Calls, polite no's and balls count for the local day they were logged on, follow a
+    changed outcome, and leave the day when undone or forgotten."""
+    friday, saturday = date(2026, 11, 27), date(2026, 11, 28)
+    first = await log_at(store, NOW, friday, 1, in_block=True)
+    second = await log_at(store, NOW + timedelta(minutes=30), friday, 2)
+    # 23:30 UTC is already Saturday for a rep in Moscow: the day given is the one counted.
+    late = await log_at(store, NOW + timedelta(hours=14, minutes=30), saturday, 3)
+    contact = await store.find_contact(IVAN.id, "c")
+    assert contact is not None
+    ball = await ball_at(store, contact.id, friday, 4)
+    await ball_at(store, contact.id, friday, 5, kind="reminder")  # a reminder is no ball
+    await store.set_outcome(IVAN.id, first, "th")  # a polite no
+    await store.set_outcome(IVAN.id, second, "na")
+    await store.set_outcome(IVAN.id, late, "cl")
+    await set_outcome_in_sql(store, late, "ni")  # however it changes: no longer a polite no
+    counts = "SELECT owner_id, day, calls, polite_nos, balls, in_block FROM day_counts ORDER BY day"
+    assert await rows(store, counts) == [
+        (IVAN.id, friday.toordinal(), 2, 1, 1, 1),
+        (IVAN.id, saturday.toordinal(), 1, 0, 0, 0),
     ]
-    assert await teams.day_counts(spans) == [(IVAN.id, 1, 2, 0), (IVAN.id, 2, 1, 0), (222, 1, 0, 0)]
-    details = await teams.day_details(spans, ["th", "cl"])
-    assert details == [(IVAN.id, 1, 1, 2), (IVAN.id, 2, 0, 0), (222, 1, 0, 0)]
-    assert contact.id == 1
+    teams = store.teams
+    assert await teams.counted_days([IVAN.id, 222], friday, saturday) == [
+        (IVAN.id, friday.toordinal(), 2, 1, 1, 1),
+        (IVAN.id, saturday.toordinal(), 1, 0, 0, 0),
+    ]
+    assert await teams.counted_days([IVAN.id], saturday, saturday) == [
+        (IVAN.id, saturday.toordinal(), 1, 0, 0, 0)
+    ]
+    assert await teams.counted_days([IVAN.id], friday, saturday, min_calls=2) == [
+        (IVAN.id, friday.toordinal(), 2, 1, 1, 1)
+    ]
+    since = NOW - timedelta(days=1)
+    await set_outcome_in_sql(store, late, "th")
+    assert (await teams.counted_days([IVAN.id], saturday, saturday))[0].polite_nos == 1
+    assert await store.undo(IVAN.id, "call", late, since) is UndoResult.DONE
+    assert await store.undo(IVAN.id, "step", ball, since) is UndoResult.DONE
+    assert await store.undo(IVAN.id, "call", first, since) is UndoResult.DONE
+    assert await rows(store, counts) == [
+        (IVAN.id, friday.toordinal(), 1, 0, 0, 0),
+        (IVAN.id, saturday.toordinal(), 0, 0, 0, 0),
+    ]
+    assert await store.pipeline.forget_user(IVAN.id)
+    assert await rows(store, counts) == []
+
+
+async def test_the_polite_nos_counted_by_day_are_the_domain_s(store: Store) -> None:
+    """The triggers name the polite no's in SQL: they must be exactly the domain's."""
+    for n, outcome in enumerate(Outcome, start=1):
+        call = await log_at(store, NOW, NOW.date(), n)
+        await store.set_outcome(IVAN.id, call, outcome.value)
+        [(polite,)] = await rows(store, "SELECT polite_nos FROM day_counts")
+        assert polite == sum(1 for o in list(Outcome)[:n] if o in POLITE_NOS), outcome
+
+
+async def test_first_counted_day_of_a_new_file_is_the_epoch(store: Store) -> None:
+    assert await store.teams.first_counted_day() == date(1970, 1, 3)
+
+
+async def test_days_before_the_upgrade_are_counted_from_the_calls(tmp_path: Path) -> None:
+    """A file from before day counts: its old days are counted from the calls, cut by the span;
+    what is logged after the upgrade is counted by day."""
+    path = tmp_path / "v5.db"
+    async with aiosqlite.connect(path) as conn:
+        for migration in MIGRATIONS[:5]:
+            for statement in migration:
+                await conn.execute(statement)
+        await conn.execute(
+            "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, 'Ivan', 1, 1)",
+            (IVAN.id,),
+        )
+        await conn.execute(
+            "INSERT INTO contacts (id, owner_id, name, name_key, created_at) "
+            "VALUES (1, ?, 'C', 'c', 1)",
+            (IVAN.id,),
+        )
+        for n, (minutes, outcome) in enumerate(((0, "th"), (30, "na"), (90, "cl"))):
+            at = int((NOW + timedelta(minutes=minutes)).timestamp())  # 09:00, 09:30, 10:30 UTC
+            await conn.execute(
+                "INSERT INTO calls (owner_id, contact_id, at, outcome, src_chat, src_message) "
+                "VALUES (?, 1, ?, ?, 1, ?)",
+                (IVAN.id, at, outcome, n),
+            )
+        await conn.execute(
+            "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at) "
+            "VALUES (?, 1, 'Demo', ?, 'ball', ?)",
+            (IVAN.id, int(NOW.timestamp()) + 86400, int(NOW.timestamp()) + 60),
+        )
+        await conn.execute("PRAGMA user_version = 5")
+        await conn.commit()
+    db = Database(path)
+    await db.open()
+    try:
+        store = Store(db)
+        teams = store.teams
+        # The last old row is at 09:01 UTC on the 27th: from the 29th every zone's day is whole.
+        assert await teams.first_counted_day() == date(2026, 11, 29)
+        later = NOW + timedelta(days=2)
+        await log_at(store, later, later.date(), 10)
+        await log_at(store, later + timedelta(hours=1), later.date(), 11)
+        spans = [
+            Span(IVAN.id, 1, NOW, NOW + timedelta(hours=1)),  # 09:00-10:00: two of the three
+            Span(IVAN.id, 2, NOW - timedelta(hours=9), NOW + timedelta(hours=15)),
+        ]
+        assert await teams.day_counts(spans) == [
+            (IVAN.id, 1, 2, 1, 1, 0),
+            (IVAN.id, 2, 3, 2, 1, 0),
+        ]
+        assert await teams.day_counts(spans, balls=False) == [
+            (IVAN.id, 1, 2, 0, 0, 0),
+            (IVAN.id, 2, 3, 0, 0, 0),
+        ]
+        assert await teams.counted_days([IVAN.id], NOW.date(), later.date()) == [
+            (IVAN.id, later.date().toordinal(), 2, 0, 0, 0)
+        ]
+    finally:
+        await db.close()
+
+
+async def test_block_calls_cut_by_the_block(store: Store) -> None:
+    for minutes in (0, 30, 90):  # 09:00, 09:30, 10:30
+        await log_at(store, NOW + timedelta(minutes=minutes), NOW.date(), minutes)
+    day = (NOW, NOW + timedelta(days=1))
+    spans = [
+        Span(IVAN.id, 1, *day, NOW, NOW + timedelta(minutes=45)),
+        Span(222, 1, *day, NOW, NOW + timedelta(minutes=45)),
+        Span(333, 1, *day, NOW - timedelta(hours=2), NOW),  # another zone: its own bounds
+        Span(444, 1, *day),  # no block: not asked about
+    ]
+    assert await store.teams.block_calls(spans) == [(IVAN.id, 2), (222, 0), (333, 0)]
+    wide = Span(IVAN.id, 1, *day, NOW, NOW + timedelta(hours=2))
+    assert await store.teams.block_calls([wide]) == [(IVAN.id, 3)]
 
 
 async def test_profile_is_one_indexed_read(store: Store) -> None:

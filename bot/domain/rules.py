@@ -45,6 +45,16 @@ class Block:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """An instant as it counts for a rep: their local date then, and whether it fell inside
+    their calling block. A call and a Next Step are stored with the moment they were logged."""
+
+    at: datetime
+    day: date
+    in_block: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """The rules one rep works by (team settings, with their personal overrides applied)."""
 
@@ -60,6 +70,12 @@ class Rules:
 
     def today(self, now: datetime) -> date:
         return self.local(now).date()
+
+    def moment(self, instant: datetime) -> Moment:
+        local = self.local(instant)
+        block = self.block
+        in_block = block is not None and block.start <= local.time() < block.end
+        return Moment(instant, local.date(), in_block)
 
     def day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """The UTC instants where the rep's local ``day`` starts and the next one starts."""
