@@ -39,6 +39,9 @@ from storage.teams import Member, Span, Team
 MESSAGE_LIMIT = 4000  # Telegram allows 4096; the count is of the HTML source, so it is generous
 NAME_MAX = 32
 SILENT_MAX = 60  # names listed under "nothing logged"; the rest are counted
+# Member lines in a summary; the rest are counted. 200 lines are five messages: a bigger team's
+# group would get a flood every evening (and Telegram lets a bot post 20 a minute in a group).
+MEMBER_LINES_MAX = 200
 STREAK_WINDOWS = (14, 60, 366)  # days looked back for quota streaks, widened only when needed
 CHART_MEMBERS = 10
 _BIDI_CONTROLS = frozenset(
@@ -396,10 +399,12 @@ async def build_summary(
     if ranked:
         lines.append("")
         lines.append(t(lang, "summary.members"))
-        for entry in ranked:
+        for entry in ranked[:MEMBER_LINES_MAX]:
             lines.append(
                 _member_line(lang, entry, by_id[entry.score.user_id], day, workday, settings.quota)
             )
+        if len(ranked) > MEMBER_LINES_MAX:
+            lines.append(t(lang, "summary.members_more", n=len(ranked) - MEMBER_LINES_MAX))
     if silent and workday:  # on a day off, nobody is expected to call
         lines.append("")
         lines.extend(_silent_lines(lang, silent))

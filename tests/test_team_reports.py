@@ -245,6 +245,21 @@ async def test_summary_of_200_members_fits_telegram(bot: BotHarness) -> None:
     assert "Nothing logged yet today (80)" in text and "…and 20 more." in text
 
 
+async def test_a_huge_team_s_summary_lists_the_first_200_and_counts_the_rest(
+    bot: BotHarness,
+) -> None:
+    people = await big_team(bot, 230, silent=0)
+    sent = to_group(await in_group(bot, "/summary", IVAN))
+    assert 1 < len(sent) <= 6 and all(r.status == 200 for r in sent)
+    text = "\n".join(r.params["text"] for r in sent)
+    lines = [line for line in text.split("\n") if ": 📞 " in line]
+    assert len(lines) == 200 and lines[0].startswith("1. ") and lines[-1].startswith("200. ")
+    assert "…and 30 more who logged something: /leaderboard day shows your place." in text
+    assert f"</b> of {20 * len(people)}\n" in text  # every member counts in the totals
+    [(calls,)] = await bot.rows("SELECT count(*) FROM calls")
+    assert f"📞 Calls: <b>{calls}</b>" in text
+
+
 async def test_big_leaderboard_podium_and_own_neighbourhood(bot: BotHarness) -> None:
     await big_team(bot, 40, silent=0)
     team = await bot.store.teams.by_chat(GROUP_ID)

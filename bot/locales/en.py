@@ -308,6 +308,9 @@ MESSAGES: dict[str, str] = {
     "summary.member": (
         "{rank}. <b>{name}</b>: 📞 {calls}/{quota} · 🎾 {balls} · 📐 {ratio} · 💬 {polite}{extras}"
     ),
+    "summary.members_more": (
+        "…and {n} more who logged something: /leaderboard day shows your place."
+    ),
     "summary.silent": "😴 Nothing logged yet today ({n}):",
     "summary.names": "{names}",
     "summary.silent_more": "…and {n} more.",

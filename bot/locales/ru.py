@@ -319,6 +319,7 @@ MESSAGES: dict[str, str] = {
     "summary.member": (
         "{rank}. <b>{name}</b>: 📞 {calls}/{quota} · 🎾 {balls} · 📐 {ratio} · 💬 {polite}{extras}"
     ),
+    "summary.members_more": "…и ещё {n}, у кого есть записи: своё место — в /leaderboard day.",
     "summary.silent": "😴 Сегодня пока ничего не записали ({n}):",
     "summary.names": "{names}",
     "summary.silent_more": "…и ещё {n}.",
