@@ -169,7 +169,7 @@ def ratio_text(lang: Lang, calls: int, balls: int) -> str:
 # -- gathering ---------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class MemberActivity:
     member: Member
     rules: Rules
@@ -178,6 +178,7 @@ class MemberActivity:
     balls: dict[date, int] = field(default_factory=dict)
     polite_nos: dict[date, int] = field(default_factory=dict)
     in_block: dict[date, int] = field(default_factory=dict)  # calls inside the calling block
+    period: tuple[int, int] = (0, 0)  # calls and balls over the period (gather_period)
     commitments: Commitments = field(default_factory=Commitments)
     streak: Streak | None = None
     away: tuple[tuple[date, date], ...] = ()  # the rep's days away (/away), both ends included
@@ -185,14 +186,10 @@ class MemberActivity:
     def away_on(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.away)
 
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    def total_balls(self) -> int:
-        return sum(self.balls.values())
-
     def score(self) -> Score:
-        return Score(self.member.user_id, self.name, self.total_calls(), self.total_balls())
+        """The rep's totals over the period :func:`gather_period` gathered."""
+        calls, balls = self.period
+        return Score(self.member.user_id, self.name, calls, balls)
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -357,10 +354,23 @@ async def gather_day(
 
 
 async def gather_period(store: Store, team: Team, first: date, last: date) -> list[MemberActivity]:
-    """Each active member's calls and balls on each of their local days from first to last."""
+    """Each active member's calls and balls over their local days from first to last, as
+    totals (``period``): one row per rep, however long the period."""
     members = await _members(store, team)
-    if members:
-        await _count_days(store, _Bounds(), members, _days(first, last), balls=True)
+    if not members:
+        return members
+    counted_from = await store.teams.first_counted_day()
+    older_last = min(last, counted_from - timedelta(days=1))
+    if first <= older_last:  # days from before day counts: counted one by one
+        await _count_days(store, _Bounds(), members, _days(first, older_last), balls=True)
+        for activity in members:
+            activity.period = (sum(activity.calls.values()), sum(activity.balls.values()))
+    if last >= counted_from:
+        by_id = {m.member.user_id: m for m in members}
+        since = max(first, counted_from)
+        for user_id, calls, balls in await store.teams.counted_totals(list(by_id), since, last):
+            activity = by_id[user_id]
+            activity.period = (activity.period[0] + calls, activity.period[1] + balls)
     return members
 
 
@@ -595,21 +605,24 @@ async def build_leaderboard(
         lines.append(t(lang, "board.you_not_yet"))
     chart = None
     if period is Period.WEEK and ranked:
-        chart = _week_chart(lang, team, members, ranked, first, today)
+        by_id = {m.member.user_id: m for m in members}
+        top = [by_id[r.score.user_id] for r in ranked[:CHART_MEMBERS]]
+        await _count_days(store, _Bounds(), top, _days(first, today), balls=True)
+        chart = _week_chart(lang, team, top, len(ranked), first, today)
     return Leaderboard(split_messages(lines), chart)
 
 
 def _week_chart(
     lang: Lang,
     team: Team,
-    members: Sequence[MemberActivity],
-    ranked: Sequence[Ranked],
+    top: Sequence[MemberActivity],
+    ranked: int,
     monday: date,
     today: date,
 ) -> WeekChart:
-    by_id = {m.member.user_id: m for m in members}
+    """The picture's data: ``top`` are the first members of the ranking (of ``ranked``), with
+    their calls and balls on each day of the week gathered."""
     days = _days(monday, monday + timedelta(days=6))
-    top = [by_id[r.score.user_id] for r in ranked[:CHART_MEMBERS]]
     calls = [[a.calls.get(d, 0) if d <= today else None for d in days] for a in top]
     balls = [[a.balls.get(d, 0) if d <= today else None for d in days] for a in top]
     span = f"{format_day(lang, days[0])} – {format_day(lang, days[-1])}"
@@ -621,7 +634,5 @@ def _week_chart(
         calls=calls,
         balls=balls,
         quota=team.quota,
-        note=html.unescape(
-            t(lang, "chart.note", quota=team.quota, shown=len(top), ranked=len(ranked))
-        ),
+        note=html.unescape(t(lang, "chart.note", quota=team.quota, shown=len(top), ranked=ranked)),
     )

@@ -156,6 +156,12 @@ class DayCount(NamedTuple):
     in_block: int  # calls logged inside the rep's calling block (0 before day counts)
 
 
+class PeriodCount(NamedTuple):
+    user_id: int
+    calls: int
+    balls: int
+
+
 class BlockCount(NamedTuple):
     user_id: int
     in_block: int  # calls logged inside the rep's calling block
@@ -247,6 +253,12 @@ COUNTED_DAYS_SQL = """
     FROM json_each(:owners) AS o
     JOIN day_counts AS d ON d.owner_id = o.value AND d.day BETWEEN :first AND :last
     WHERE d.calls >= :min_calls
+"""
+COUNTED_TOTALS_SQL = """
+    SELECT d.owner_id, sum(d.calls), sum(d.balls)
+    FROM json_each(:owners) AS o
+    JOIN day_counts AS d ON d.owner_id = o.value AND d.day BETWEEN :first AND :last
+    GROUP BY d.owner_id
 """
 # Days from before migration 6 are counted from the calls themselves, one scalar subquery per
 # span over the covering index calls(owner_id, at, outcome).
@@ -447,16 +459,16 @@ class TeamStore:
                ORDER BY m.joined_at, u.id""",
             (team_id,),
         )
-        return [
+        return [  # by position: faster than by name, and a big team has a thousand rows
             Member(
-                user_id=row["id"],
-                first_name=row["first_name"],
-                last_name=row["last_name"],
-                username=row["username"],
-                tz=row["tz"],
-                block_start=row["block_start"],
-                block_end=row["block_end"],
-                joined_at=datetime.fromtimestamp(row["joined_at"], UTC),
+                user_id=row[0],
+                first_name=row[1],
+                last_name=row[2],
+                username=row[3],
+                tz=row[4],
+                block_start=row[5],
+                block_end=row[6],
+                joined_at=datetime.fromtimestamp(row[7], UTC),
             )
             for row in rows
         ]
@@ -533,6 +545,20 @@ class TeamStore:
             "min_calls": min_calls,
         }
         return [DayCount(*row) for row in await self.db.fetchall(COUNTED_DAYS_SQL, params)]
+
+    async def counted_totals(
+        self, user_ids: Sequence[int], first: date, last: date
+    ) -> list[PeriodCount]:
+        """Calls and balls back per rep over the local days ``first`` to ``last``, as
+        :meth:`counted_days` counts them; reps with no row are left out."""
+        if not user_ids:
+            return []
+        params = {
+            "owners": json.dumps(list(user_ids)),
+            "first": first.toordinal(),
+            "last": last.toordinal(),
+        }
+        return [PeriodCount(*row) for row in await self.db.fetchall(COUNTED_TOTALS_SQL, params)]
 
     async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
         """Calls (and, with ``balls``, polite no's and balls back) per span, counted from the
