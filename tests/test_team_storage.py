@@ -11,7 +11,8 @@ import pytest
 
 from bot.domain.outcomes import POLITE_NOS, Outcome
 from bot.domain.rules import Moment
-from bot.domain.team import Key, Setting
+from bot.domain.team import Key, Setting, parse_setting
+from bot.reports import Period, build_leaderboard, build_summary
 from storage.db import Database
 from storage.migrations import LATEST, MIGRATIONS
 from storage.models import UserIn
@@ -314,3 +315,53 @@ async def test_profile_is_one_indexed_read(store: Store) -> None:
     )
     assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
     assert "memberships_user" in plan
+
+
+async def test_reports_across_the_upgrade_count_old_days_from_the_calls(tmp_path: Path) -> None:
+    """A team whose history began before day counts: the summary of an old day and a week
+    that spans the upgrade count the old days from the calls and the new ones by day."""
+    path = tmp_path / "v5.db"
+    wednesday = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    async with aiosqlite.connect(path) as conn:
+        for migration in MIGRATIONS[:5]:
+            for statement in migration:
+                await conn.execute(statement)
+        await conn.execute("PRAGMA user_version = 5")
+        await conn.commit()
+    db = Database(path)
+    await db.open()  # an empty file: day counts begin at once, so make the calls "old" below
+    await db.close()
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("UPDATE day_counts_since SET at = ?", (int(NOW.timestamp()),))
+        await conn.commit()
+    db = Database(path)
+    await db.open()
+    try:
+        store = Store(db)
+        team, _ = await store.teams.setup(-1, "T", tz="Europe/Moscow", lang="en", by=1, now=NOW)
+        block = parse_setting(Key.BLOCK, "10:00-11:00")
+        assert isinstance(block, Setting)
+        team = await store.teams.apply(team.id, block, NOW)
+        await store.teams.join(team.id, IVAN, wednesday)
+        async with db.write() as conn:  # Wednesday, as an old Ballback stored it: no day
+            await conn.execute(
+                "INSERT INTO contacts (id, owner_id, name, name_key, created_at) "
+                "VALUES (1, ?, 'C', 'c', 1)",
+                (IVAN.id,),
+            )
+            for n, minutes in enumerate((0, 10, 120)):  # two inside the block, one after
+                at = int((wednesday + timedelta(minutes=minutes)).timestamp())
+                await conn.execute(
+                    "INSERT INTO calls (owner_id, contact_id, at, outcome) VALUES (?, 1, ?, ?)",
+                    (IVAN.id, at, "th" if n else "na"),
+                )
+        sunday = datetime(2026, 11, 29, 7, 30, tzinfo=UTC)  # counted by day from Sunday on
+        await log_at(store, sunday, sunday.date(), 1, in_block=True)
+        summary = "\n".join(await build_summary(store, team, wednesday.date(), sunday))
+        assert "📞 Calls: <b>3</b>" in summary and "💬 Polite no's: 2" in summary
+        assert "⏰ Called in their calling block: 1 of 1" in summary  # two in the block
+        board = await build_leaderboard(store, team, Period.WEEK, sunday, lang="en")
+        assert "🥇 <b>\u2068Ivan\u2069</b>: 🎾 0 · 📐 — · 📞 4\n" in board.messages[0]
+        assert board.chart is not None and board.chart.calls == [[0, 0, 3, 0, 0, 0, 1]]
+    finally:
+        await db.close()
