@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import sqlite3
 import statistics
@@ -335,6 +336,8 @@ async def team_timings(path: Path, size: int, runs: int) -> None:
 
     db = Database(path)
     await db.open()
+    gc.collect()
+    gc.freeze()  # as `ballback run` does once started (bot/cli.py)
     recorder = Recorder(db)
     store = Store(db)
     team = await store.teams.get(1)
