@@ -2,9 +2,10 @@
 
 PTB's default ``HTTPXRequest`` costs about 1.5 ms of CPU per Bot API call; this aiohttp-based
 ``BaseRequest`` costs about 0.4 ms, which matters when the bot fans out reminders to a whole
-sales team at once. It sends the same form as ``HTTPXRequest`` (url-encoded fields, or
-multipart/form-data when files are uploaded) and raises the same PTB exceptions, so it can be
-passed as ``request=`` / ``get_updates_request=`` to ``ApplicationBuilder`` or ``Bot``.
+sales team at once. It sends the parameters as one JSON body (the Bot API's application/json;
+multipart/form-data, laid out as ``HTTPXRequest`` does, when files are uploaded) and raises the
+same PTB exceptions, so it can be passed as ``request=`` / ``get_updates_request=`` to
+``ApplicationBuilder`` or ``Bot``.
 
 Timeouts map onto aiohttp as follows: *pool* is enforced by a semaphore sized like the connector
 (so exhaustion is reported as PTB's pool ``TimedOut`` and nothing is sent), *connect* is
@@ -21,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import json
 import re
-from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -37,7 +38,7 @@ _POOL_TIMEOUT_MESSAGE = (
     "to Telegram. Consider adjusting the connection pool size or the pool timeout."
 )
 _LARGE_BODY = 2**20
-_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+_JSON_HEADERS = {"Content-Type": "application/json"}
 _URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _TOKEN_PATTERN = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{30,64}")
 # Like httpx (HTML5 form encoding): aiohttp itself only backslash-escapes backslashes and quotes.
@@ -149,22 +150,23 @@ class AiohttpRequest(BaseRequest):
         pool = self._pool
         assert pool is not None
 
-        params = request_data.json_parameters if request_data is not None else {}
         files = request_data.multipart_data if request_data is not None else None
         data: aiohttp.FormData | bytes | None = None
         headers: dict[str, str] | None = None
-        if files:  # same layout as httpx: the plain fields first, then one part per file
+        if files and request_data is not None:  # as httpx: the fields first, then the files
             data = aiohttp.FormData(quote_fields=False)
-            for name, value in params.items():
+            for name, value in request_data.json_parameters.items():
                 data.add_field(name, value)
             for name, (filename, content, mimetype) in files.items():
                 if isinstance(content, bytes) and len(content) > _LARGE_BODY:
                     content = io.BytesIO(content)  # streamed in chunks; aiohttp warns otherwise
                 filename = filename.translate(_FILENAME_ESCAPES)
                 data.add_field(name, content, filename=filename, content_type=mimetype)
-        elif params:
-            data = urlencode(params).encode()
-            headers = _FORM_HEADERS
+        elif request_data is not None and (params := request_data.parameters):
+            # One JSON body (the Bot API takes application/json for anything but uploads):
+            # cheaper to build than a form, whose encoding quotes every character.
+            data = json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = _JSON_HEADERS
 
         read = _pick(read_timeout, self._read_timeout)
         connect = _pick(connect_timeout, self._connect_timeout)

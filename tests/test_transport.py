@@ -125,7 +125,7 @@ async def test_send_message_params(bot: Bot, fake: FakeBotAPI) -> None:
     message = await bot.send_message(chat_id=-1001234567890, text=text, reply_markup=markup)
 
     (call,) = await fake.wait_for("sendMessage", 1)
-    assert call.content_type == "application/x-www-form-urlencoded"
+    assert call.content_type == "application/json"
     assert call.params["chat_id"] == -1001234567890
     assert call.params["text"] == text
     assert call.params["reply_markup"] == {
