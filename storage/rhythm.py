@@ -189,6 +189,17 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite
         return row
 
 
+def _opened_sync(conn: sqlite3.Connection, user_id: int, now: int) -> bool:
+    cursor = conn.execute(
+        """UPDATE users SET opened_at = coalesce(opened_at, ?), unreachable_at = NULL
+           WHERE id = ? AND (opened_at IS NULL OR unreachable_at IS NOT NULL)""",
+        (now, user_id),
+    )
+    if cursor.rowcount:
+        return True
+    return conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is not None
+
+
 class RhythmStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -379,16 +390,10 @@ class RhythmStore:
         """The user wrote to the bot in private: it may write to them (again).
 
         Returns whether the user is stored (a first ``/start`` stores them after this runs).
+        Runs inline, like the other small writes on an update's path: it comes right after a
+        new rep's first update, when their next one is often already on its way.
         """
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE users SET opened_at = coalesce(opened_at, ?), unreachable_at = NULL
-                   WHERE id = ? AND (opened_at IS NULL OR unreachable_at IS NOT NULL)""",
-                (to_ts(now), user_id),
-            )
-            if cursor.rowcount:
-                return True
-            return await _one(conn, "SELECT 1 FROM users WHERE id = ?", (user_id,)) is not None
+        return await self.db.transaction(_opened_sync, user_id, to_ts(now))
 
     async def unreachable(self, user_id: int, now: datetime) -> None:
         """Telegram refused a private message (blocked, deactivated): stop writing to them."""
