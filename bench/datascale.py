@@ -330,14 +330,16 @@ class Recorder:
 
 async def team_timings(path: Path, size: int, runs: int) -> None:
     from bot.charts import render_week_chart
+    from bot.cli import GC_THRESHOLDS
     from bot.reports import Period, build_leaderboard, build_summary, team_today
     from storage.db import Database
     from storage.repo import Store
 
     db = Database(path)
     await db.open()
-    gc.collect()
-    gc.freeze()  # as `ballback run` does once started (bot/cli.py)
+    gc.collect()  # the collector as `ballback run` sets it once started (bot/cli.py)
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     recorder = Recorder(db)
     store = Store(db)
     team = await store.teams.get(1)

@@ -247,7 +247,7 @@ _SPANS = """
     )
 """
 # Days counted as they were logged (migration 6): one row per rep and local day, read by a
-# range of the primary key per rep. A month of a 1,000-rep team is 22,000 short rows.
+# range of the primary key per rep; a period's totals come out as one row per rep.
 COUNTED_DAYS_SQL = """
     SELECT d.owner_id, d.day, d.calls, d.polite_nos, d.balls, d.in_block
     FROM json_each(:owners) AS o
