@@ -300,6 +300,15 @@ STEP_COUNTS_SQL = """
 """
 
 
+def _owners_days(user_ids: Sequence[int], first: date, last: date) -> dict[str, Any]:
+    """The parameters of the day counts' queries: these reps, these local days."""
+    return {
+        "owners": json.dumps(list(user_ids)),
+        "first": first.toordinal(),
+        "last": last.toordinal(),
+    }
+
+
 def _day(span: Span) -> tuple[datetime, datetime]:
     return span.start, span.end
 
@@ -538,12 +547,7 @@ class TeamStore:
         """
         if not user_ids:
             return []
-        params = {
-            "owners": json.dumps(list(user_ids)),
-            "first": first.toordinal(),
-            "last": last.toordinal(),
-            "min_calls": min_calls,
-        }
+        params = {**_owners_days(user_ids, first, last), "min_calls": min_calls}
         return [DayCount(*row) for row in await self.db.fetchall(COUNTED_DAYS_SQL, params)]
 
     async def counted_totals(
@@ -553,11 +557,7 @@ class TeamStore:
         :meth:`counted_days` counts them; reps with no row are left out."""
         if not user_ids:
             return []
-        params = {
-            "owners": json.dumps(list(user_ids)),
-            "first": first.toordinal(),
-            "last": last.toordinal(),
-        }
+        params = _owners_days(user_ids, first, last)
         return [PeriodCount(*row) for row in await self.db.fetchall(COUNTED_TOTALS_SQL, params)]
 
     async def day_counts(self, spans: Sequence[Span], *, balls: bool = True) -> list[DayCount]:
