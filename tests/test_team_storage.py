@@ -159,10 +159,15 @@ async def log_at(
 
 
 async def ball_at(
-    store: Store, contact_id: int, day: date, message: int, kind: str = "ball"
+    store: Store,
+    contact_id: int,
+    day: date,
+    message: int,
+    kind: str = "ball",
+    call_id: int | None = None,
 ) -> int:
     step = await store.save_next_step(
-        IVAN.id, contact_id=contact_id, call_id=None, action="Demo",
+        IVAN.id, contact_id=contact_id, call_id=call_id, action="Demo",
         due_at=NOW + timedelta(days=3), kind=kind, when=Moment(NOW, day),
         src_chat=1, src_message=message,
     )  # fmt: skip
@@ -215,6 +220,13 @@ async def test_day_counts_follow_every_insert_outcome_and_delete(store: Store) -
     assert await store.undo(IVAN.id, "call", first, since) is UndoResult.DONE
     assert await rows(store, counts) == [
         (IVAN.id, friday.toordinal(), 1, 0, 0, 0),
+        (IVAN.id, saturday.toordinal(), 0, 0, 0, 0),
+    ]
+    await ball_at(store, contact.id, friday, 6, call_id=second)  # the ball of a call ...
+    assert (await teams.counted_days([IVAN.id], friday, friday))[0].balls == 1
+    assert await store.undo(IVAN.id, "call", second, since) is UndoResult.DONE
+    assert await rows(store, counts) == [  # ... goes with it (a cascade fires the trigger)
+        (IVAN.id, friday.toordinal(), 0, 0, 0, 0),
         (IVAN.id, saturday.toordinal(), 0, 0, 0, 0),
     ]
     assert await store.pipeline.forget_user(IVAN.id)
