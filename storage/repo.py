@@ -324,6 +324,76 @@ def _set_outcome_sync(
     return OutcomeResult.SAVED, _call(row), contact
 
 
+def _save_next_step_sync(
+    conn: sqlite3.Connection,
+    owner_id: int,
+    *,
+    contact_id: int,
+    call_id: int | None,
+    action: str,
+    due_at: datetime,
+    kind: str,
+    when: Moment,
+    src_chat: int,
+    src_message: int,
+    replaces: int | None,
+) -> NextStep | None:
+    owned = _one_sync(
+        conn, "SELECT 1 FROM contacts WHERE id = ? AND owner_id = ?", (contact_id, owner_id)
+    )
+    if owned is None:
+        return None
+    row = _one_sync(
+        conn,
+        """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
+                                   created_at, day, src_chat, src_message)
+           -- the call may have been undone meanwhile: then the step stands alone
+           VALUES (?1, ?2, (SELECT id FROM calls WHERE id = ?3 AND owner_id = ?1),
+                   ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+           ON CONFLICT (src_chat, src_message) DO NOTHING
+           RETURNING id""",
+        (
+            owner_id,
+            contact_id,
+            call_id,
+            action,
+            to_ts(due_at),
+            kind,
+            to_ts(when.at),
+            when.day.toordinal(),
+            src_chat,
+            src_message,
+        ),
+    )
+    if row is None:
+        return None
+    step_id = row["id"]
+    if replaces is not None:
+        conn.execute(
+            "UPDATE next_steps SET status = 'rescheduled' "
+            "WHERE id = ? AND owner_id = ? AND status = 'open'",
+            (replaces, owner_id),
+        )
+    if call_id is not None and kind == "ball":
+        conn.execute(
+            "UPDATE calls SET outcome = 'ns' WHERE id = ? AND owner_id = ? AND outcome IS NULL",
+            (call_id, owner_id),
+        )
+    if kind == "ball":
+        conn.execute(
+            "UPDATE contacts SET callback_at = NULL, archived = 0 WHERE id = ?", (contact_id,)
+        )
+    conn.execute("DELETE FROM flows WHERE user_id = ?", (owner_id,))
+    step = _one_sync(
+        conn,
+        f"SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c "
+        "ON c.id = s.contact_id WHERE s.id = ?",
+        (step_id,),
+    )
+    assert step is not None
+    return _step(step)
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -474,12 +544,14 @@ class Store:
         return await self.db.transaction(_set_outcome_sync, owner_id, call_id, outcome)
 
     async def set_callback(self, owner_id: int, contact_id: int, when: datetime | None) -> bool:
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE contacts SET callback_at = ? WHERE id = ? AND owner_id = ?",
                 (to_ts(when) if when else None, contact_id, owner_id),
             )
             return cursor.rowcount == 1
+
+        return await self.db.transaction(work)
 
     # -- Next Steps --------------------------------------------------------------------------
 
@@ -507,65 +579,19 @@ class Store:
         Returns ``None`` when the same message already saved one (a redelivery or double tap)
         or when the contact is not the owner's.
         """
-        async with self.db.write() as conn:
-            owned = await _one(
-                conn,
-                "SELECT 1 FROM contacts WHERE id = ? AND owner_id = ?",
-                (contact_id, owner_id),
-            )
-            if owned is None:
-                return None
-            row = await _one(
-                conn,
-                """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
-                                           created_at, day, src_chat, src_message)
-                   -- the call may have been undone meanwhile: then the step stands alone
-                   VALUES (?1, ?2, (SELECT id FROM calls WHERE id = ?3 AND owner_id = ?1),
-                           ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                   ON CONFLICT (src_chat, src_message) DO NOTHING
-                   RETURNING id""",
-                (
-                    owner_id,
-                    contact_id,
-                    call_id,
-                    action,
-                    to_ts(due_at),
-                    kind,
-                    to_ts(when.at),
-                    when.day.toordinal(),
-                    src_chat,
-                    src_message,
-                ),
-            )
-            if row is None:
-                return None
-            step_id = row["id"]
-            if replaces is not None:
-                await conn.execute(
-                    "UPDATE next_steps SET status = 'rescheduled' "
-                    "WHERE id = ? AND owner_id = ? AND status = 'open'",
-                    (replaces, owner_id),
-                )
-            if call_id is not None and kind == "ball":
-                await conn.execute(
-                    "UPDATE calls SET outcome = 'ns' WHERE id = ? AND owner_id = ? "
-                    "AND outcome IS NULL",
-                    (call_id, owner_id),
-                )
-            if kind == "ball":
-                await conn.execute(
-                    "UPDATE contacts SET callback_at = NULL, archived = 0 WHERE id = ?",
-                    (contact_id,),
-                )
-            await conn.execute("DELETE FROM flows WHERE user_id = ?", (owner_id,))
-            step = await _one(
-                conn,
-                f"SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c "
-                "ON c.id = s.contact_id WHERE s.id = ?",
-                (step_id,),
-            )
-        assert step is not None
-        return _step(step)
+        return await self.db.transaction(
+            _save_next_step_sync,
+            owner_id,
+            contact_id=contact_id,
+            call_id=call_id,
+            action=action,
+            due_at=due_at,
+            kind=kind,
+            when=when,
+            src_chat=src_chat,
+            src_message=src_message,
+            replaces=replaces,
+        )
 
     async def next_steps_due(self, owner_id: int, start: datetime, end: datetime) -> list[NextStep]:
         rows = await self.db.fetchall(
@@ -628,9 +654,9 @@ class Store:
         now: datetime,
         message_id: int | None = None,
     ) -> None:
-        async with self.db.write() as conn:
-            await self._upsert_user(conn, user, now)
-            await conn.execute(
+        def work(conn: sqlite3.Connection) -> None:
+            _upsert_user_sync(conn, user, now)
+            conn.execute(
                 """INSERT INTO flows (user_id, kind, data, message_id, updated_at)
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind,
@@ -639,10 +665,13 @@ class Store:
                 (user.id, kind, json.dumps(data), message_id, to_ts(now)),
             )
 
+        await self.db.transaction(work)
+
     async def clear_flow(self, user_id: int) -> Flow | None:
         flow = await self.get_flow(user_id)
-        async with self.db.write() as conn:
-            await conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
+        await self.db.transaction(
+            lambda conn: conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
+        )
         return flow
 
     # -- undo --------------------------------------------------------------------------------
