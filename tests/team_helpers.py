@@ -86,7 +86,7 @@ async def add_members(
     balls = balls or {}
     team = await bot.store.teams.get(team_id)
 
-    async def rows(user_id: int, instants: list[datetime]) -> list[tuple[int, ...]]:
+    async def rows(user_id: int, contact: int, instants: list[datetime]) -> list[tuple[int, ...]]:
         moments = [await moment(bot, user_id, at, team=team) for at in instants]
         return [(user_id, contact, to_ts(m.at), m.day.toordinal(), m.in_block) for m in moments]
 
@@ -109,10 +109,10 @@ async def add_members(
             await conn.executemany(
                 "INSERT INTO calls (owner_id, contact_id, at, day, in_block) "
                 "VALUES (?, ?, ?, ?, ?)",
-                await rows(user_id, calls.get(user_id, [])),
+                await rows(user_id, contact, calls.get(user_id, [])),
             )
             await conn.executemany(
                 "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at, "
                 "day) VALUES (?1, ?2, 'Meeting', ?3 + 86400, 'ball', ?3, ?4)",
-                [row[:4] for row in await rows(user_id, balls.get(user_id, []))],
+                [row[:4] for row in await rows(user_id, contact, balls.get(user_id, []))],
             )
