@@ -54,6 +54,13 @@ C = TypeVar("C", aiosqlite.Connection, sqlite3.Connection)
 SyncWork = Callable[Concatenate[sqlite3.Connection, P], T]
 
 
+async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    """The first row of ``sql`` on an open aiosqlite connection (inside a write, say)."""
+    async with conn.execute(sql, params) as cursor:
+        row: sqlite3.Row | None = await cursor.fetchone()
+        return row
+
+
 async def run_on(
     conn: aiosqlite.Connection, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:

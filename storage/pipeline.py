@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from storage.db import Database
+from storage.db import Database, fetch_one
 from storage.models import Call, Contact, Model, NextStep, UserIn, from_ts, to_ts
 from storage.repo import (
     _CALL_COLS,
@@ -26,7 +26,6 @@ from storage.repo import (
     Store,
     _call,
     _contact,
-    _one,
     _step,
 )
 
@@ -408,7 +407,7 @@ class PipelineStore:
         """Change (or clear, with ``None``) a contact's phone or company."""
         column = {"phone": "phone", "company": "company"}[field]
         async with self.db.write() as conn:
-            row = await _one(
+            row = await fetch_one(
                 conn,
                 f"UPDATE contacts SET {column} = ? WHERE id = ? AND owner_id = ? "
                 f"RETURNING {_CONTACT_COLS}",
@@ -418,7 +417,7 @@ class PipelineStore:
 
     async def set_archived(self, owner_id: int, contact_id: int, archived: bool) -> Contact | None:
         async with self.db.write() as conn:
-            row = await _one(
+            row = await fetch_one(
                 conn,
                 f"UPDATE contacts SET archived = ? WHERE id = ? AND owner_id = ? "
                 f"RETURNING {_CONTACT_COLS}",

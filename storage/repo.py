@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.domain.rules import Moment
-from storage.db import Database, run_on
+from storage.db import Database, fetch_one, run_on
 from storage.models import (
     Call,
     Contact,
@@ -112,12 +112,6 @@ def _step(row: sqlite3.Row) -> NextStep:
         contact_name=row["contact_name"],
         contact_company=row["contact_company"],
     )
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-        return row
 
 
 # -- synchronous units of work ---------------------------------------------------------------------
@@ -422,7 +416,7 @@ class Store:
     async def register_user(self, user: UserIn, now: datetime) -> User:
         async with self.db.write() as conn:
             await self._upsert_user(conn, user, now)
-            row = await _one(conn, "SELECT * FROM users WHERE id = ?", (user.id,))
+            row = await fetch_one(conn, "SELECT * FROM users WHERE id = ?", (user.id,))
         assert row is not None
         return _user(row)
 
@@ -730,7 +724,7 @@ class Store:
                     "SELECT owner_id, contact_id, created_at AS at, call_id FROM next_steps "
                     "WHERE id = ?"
                 )
-            row = await _one(conn, sql, (item_id,))
+            row = await fetch_one(conn, sql, (item_id,))
             if row is None:
                 return UndoResult.GONE
             if row["owner_id"] != owner_id:

@@ -26,13 +26,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
-
-import aiosqlite
+from typing import NamedTuple
 
 from bot.domain.schedule import Due
-from storage.db import Database
+from storage.db import Database, fetch_one
 from storage.models import Model, NextStep, UserIn, from_ts, to_ts
+from storage.repo import _STEP_COLS, _step
 from storage.teams import _TEAM_SELECT, Team, _team
 
 LEASE = timedelta(minutes=2)  # far longer than one send; a crashed instance's rows come back
@@ -124,10 +123,8 @@ LAPSED_SQL = """
     JOIN next_steps AS s ON s.owner_id = j.value AND s.due_at >= :since AND s.due_at < :before
     WHERE s.status = 'open'
 """
-_STEP_SELECT = """
-    SELECT s.id, s.owner_id, s.contact_id, s.call_id, s.action, s.due_at, s.kind, s.status,
-           s.created_at, c.name AS contact_name, c.company AS contact_company
-    FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+_STEP_SELECT = f"""
+    SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
     WHERE s.id = ?
 """
 
@@ -163,30 +160,6 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         until_at=until_at,
         parts_sent=row["parts_sent"],
     )
-
-
-def _step(row: sqlite3.Row) -> NextStep:
-    due_at, created_at = from_ts(row["due_at"]), from_ts(row["created_at"])
-    assert due_at is not None and created_at is not None
-    return NextStep(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        contact_id=row["contact_id"],
-        call_id=row["call_id"],
-        action=row["action"],
-        due_at=due_at,
-        kind=row["kind"],
-        status=row["status"],
-        created_at=created_at,
-        contact_name=row["contact_name"],
-        contact_company=row["contact_company"],
-    )
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-        return row
 
 
 def _opened_sync(conn: sqlite3.Connection, user_id: int, now: int) -> bool:
@@ -522,7 +495,7 @@ class RhythmStore:
         if status not in ("done", "dropped"):
             raise ValueError(f"not an answer: {status}")
         async with self.db.write() as conn:
-            row = await _one(conn, _STEP_SELECT, (step_id,))
+            row = await fetch_one(conn, _STEP_SELECT, (step_id,))
             if row is None:
                 return SettledStep(result=StepAnswer.GONE)
             if row["owner_id"] != owner_id:
@@ -540,6 +513,6 @@ class RhythmStore:
                                            AND due_at > :now)""",
                     {"now": to_ts(now), "contact": row["contact_id"]},
                 )
-            row = await _one(conn, _STEP_SELECT, (step_id,))
+            row = await fetch_one(conn, _STEP_SELECT, (step_id,))
         assert row is not None
         return SettledStep(result=StepAnswer.SAVED, step=_step(row))

@@ -17,8 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-import aiosqlite
-
 from bot.domain.outcomes import POLITE_NOS
 from bot.domain.rules import Block
 from bot.domain.team import (
@@ -31,7 +29,7 @@ from bot.domain.team import (
     workdays_from_mask,
     workdays_mask,
 )
-from storage.db import Database
+from storage.db import Database, fetch_one
 from storage.models import Model, UserIn, from_ts, to_ts
 
 _TEAM_COLS = (
@@ -174,12 +172,6 @@ class StepCount(NamedTuple):
     done: int
     dropped: int
     lapsed: int
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-        return row
 
 
 def _team(row: sqlite3.Row, prefix: str = "") -> Team:
@@ -363,8 +355,8 @@ class TeamStore:
         """Make the group a team (or wake up the one it was); ``True`` when it is new."""
         ts = to_ts(now)
         async with self.db.write() as conn:
-            existed = await _one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
-            row = await _one(
+            existed = await fetch_one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
+            row = await fetch_one(
                 conn,
                 f"""INSERT INTO teams (chat_id, title, tz, setup_lang, created_by, created_at,
                                        updated_at)
@@ -380,7 +372,7 @@ class TeamStore:
     async def set_active(self, chat_id: int, active: bool, now: datetime) -> Team | None:
         """The bot left (or came back to) the group: stop (or resume) posting there."""
         async with self.db.write() as conn:
-            row = await _one(
+            row = await fetch_one(
                 conn,
                 f"""UPDATE teams SET active = ?, updated_at = ? WHERE chat_id = ?
                     RETURNING {_TEAM_SELECT}""",
@@ -402,7 +394,7 @@ class TeamStore:
         team is active afterwards: the bot is in the new chat, whatever the old one reported.
         """
         async with self.db.write() as conn:
-            if await _one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
+            if await fetch_one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
                 return False
             cursor = await conn.execute(  # the bot is in the new chat: the team is active
                 "UPDATE teams SET chat_id = ?, active = 1, updated_at = ? WHERE chat_id = ?",
@@ -417,7 +409,7 @@ class TeamStore:
             raise ValueError(f"not a team setting: {sorted(columns)}")
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         async with self.db.write() as conn:
-            row = await _one(
+            row = await fetch_one(
                 conn,
                 f"""UPDATE teams SET {assignments}, updated_at = :now WHERE id = :id
                     RETURNING {_TEAM_SELECT}""",
@@ -434,7 +426,7 @@ class TeamStore:
         ts = to_ts(now)
         async with self.db.write() as conn:
             await Store._upsert_user(conn, user, now)
-            row = await _one(
+            row = await fetch_one(
                 conn,
                 "SELECT active FROM memberships WHERE team_id = ? AND user_id = ?",
                 (team_id, user.id),
