@@ -211,15 +211,14 @@ def pick_label(who: Actor, contact: Contact) -> str:
 
 async def picked(update: Update, context: BallbackContext) -> None:
     """A prospect tapped in the ``/call`` picker: log a dial to them, in place of the picker."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await nextsteps.refuse_foreign(query, who):
+    own = await nextsteps.own_button(update, context)
+    if own is None:
         return
+    query, callback_data, who = own
     assert query.message is not None
     logged = await context.services.store.log_call_to(
         who.user,
-        int(query.data.split(":")[1]),
+        int(callback_data.split(":")[1]),
         when=who.moment,
         src_chat=query.message.chat.id,
         src_message=query.message.message_id,
@@ -256,14 +255,13 @@ async def _refuse(query: CallbackQuery, lang: Lang, key: str, **values: object) 
 
 
 async def outcome_chosen(update: Update, context: BallbackContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await nextsteps.refuse_foreign(query, who):
+    own = await nextsteps.own_button(update, context)
+    if own is None:
         return
+    query, callback_data, who = own
     assert query.message is not None
     store = context.services.store
-    _, call_text, code = query.data.split(":")
+    _, call_text, code = callback_data.split(":")
     outcome = Outcome.parse(code)
     call = await store.get_call(int(call_text))
     if outcome is None or call is None:
@@ -314,13 +312,12 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
 
 async def callback_chosen(update: Update, context: BallbackContext) -> None:
     """A quick call-back date (or Skip) under a "call me later" result."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await nextsteps.refuse_foreign(query, who):
+    own = await nextsteps.own_button(update, context)
+    if own is None:
         return
+    query, callback_data, who = own
     store = context.services.store
-    _, call_text, days_text = query.data.split(":")
+    _, call_text, days_text = callback_data.split(":")
     days = int(days_text)
     call = await store.get_call(int(call_text))
     if call is not None and call.owner_id != who.id:

@@ -64,6 +64,19 @@ def live_flow(flow: Flow | None, who: Actor) -> Flow | None:
     return flow
 
 
+async def own_button(
+    update: Update, context: BallbackContext
+) -> tuple[CallbackQuery, str, Actor] | None:
+    """The button pressed, its ``callback_data`` and who pressed it; ``None`` once a button
+    that is not theirs has been refused (see :func:`refuse_foreign`)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    who = await actor(update, context)
+    if await refuse_foreign(query, who):
+        return None
+    return query, query.data, who
+
+
 async def refuse_foreign(query: CallbackQuery, who: Actor) -> bool:
     """Refuse (and answer) a button the presser may not press; ``True`` if refused.
 
@@ -339,12 +352,11 @@ async def nextstep_command(update: Update, context: BallbackContext) -> None:
 
 async def start_for_contact(update: Update, context: BallbackContext) -> None:
     """A contact tapped in the ``/nextstep`` picker."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await refuse_foreign(query, who):
+    own = await own_button(update, context)
+    if own is None:
         return
-    contact = await context.services.store.get_contact(who.id, int(query.data.split(":")[1]))
+    query, callback_data, who = own
+    contact = await context.services.store.get_contact(who.id, int(callback_data.split(":")[1]))
     if contact is None:
         await query.answer(t(who.lang, "button.stale"), show_alert=True)
         return
@@ -371,17 +383,16 @@ def pressed(draft: Draft, op: str, arg: str, lang: Lang) -> Draft | None:
 
 
 async def flow_button(update: Update, context: BallbackContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await refuse_foreign(query, who):
+    own = await own_button(update, context)
+    if own is None:
         return
+    query, callback_data, who = own
     assert query.message is not None
     flow = live_flow(await context.services.store.get_flow(who.id), who)
     if flow is None or flow.kind != FLOW or flow.message_id != query.message.message_id:
         await query.answer(t(who.lang, "button.stale"), show_alert=True)
         return
-    op, _, arg = query.data[2:].partition(":")
+    op, _, arg = callback_data[2:].partition(":")
     if op == "x":
         await query.answer()
         await cancel_flow(update, context, who, flow, edit=True)

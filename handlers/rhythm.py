@@ -305,12 +305,11 @@ async def away_command(update: Update, context: BallbackContext) -> None:
 
 async def snooze_button(update: Update, context: BallbackContext) -> None:
     """😴 under the morning nudge: no more calling-block reminders today."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await nextsteps.refuse_foreign(query, who):
+    own = await nextsteps.own_button(update, context)
+    if own is None:
         return
-    match = SNOOZE_DATA.fullmatch(query.data)
+    query, callback_data, who = own
+    match = SNOOZE_DATA.fullmatch(callback_data)
     assert match is not None
     try:
         day = datetime.strptime(match[1], "%Y%m%d").date()
@@ -335,12 +334,11 @@ async def snooze_button(update: Update, context: BallbackContext) -> None:
 
 async def lapsed_button(update: Update, context: BallbackContext) -> None:
     """The answer to "did it happen?": done, reschedule (the Next Step flow), dropped."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    who = await actor(update, context)
-    if await nextsteps.refuse_foreign(query, who):
+    own = await nextsteps.own_button(update, context)
+    if own is None:
         return
-    match = LAPSED_DATA.fullmatch(query.data)
+    query, callback_data, who = own
+    match = LAPSED_DATA.fullmatch(callback_data)
     assert match is not None
     step_id, answer = int(match[1]), match[2]
     store = context.services.store
