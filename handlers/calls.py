@@ -23,6 +23,7 @@ from bot.domain.when import When, parse_when
 from bot.locales import Html, Lang, format_day, format_when, t
 from handlers import nextsteps
 from handlers.common import (
+    PRIVATE,
     Actor,
     PlainKeyboard,
     actor,
@@ -36,7 +37,6 @@ from handlers.common import (
 from storage.models import Contact, LoggedCall
 from storage.repo import OutcomeResult
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 FLOW_CALLBACK = "cb"  # the optional "when should you call back?" question
 CALLBACK_DAYS = (3, 7, 14)
 PICK_LIMIT = 8  # prospects offered by a bare /call

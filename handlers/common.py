@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import filters
 
 from bot.app import BallbackContext
 from bot.domain.rules import Moment, Rules
@@ -18,6 +19,10 @@ from bot.locales import Lang, pick_lang
 from storage.models import UserIn
 
 log = logging.getLogger(__name__)
+
+# New messages (not edits: an edited command must not act twice) in a private chat, in a group.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
 
 MAX_CALLBACK_BYTES = 64
 # Event-loop turns a request needs to be written out: one to build it and hand its body to

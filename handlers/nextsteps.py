@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import BallbackApp, BallbackContext
 from bot.domain.contacts import ContactError, parse_contact
@@ -34,11 +34,19 @@ from bot.domain.nextstep import (
 from bot.domain.rules import ActionError, DueVerdict, check_action
 from bot.domain.when import When, parse_when
 from bot.locales import Html, Lang, format_day, format_when, t
-from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply, strip_keyboard
+from handlers.common import (
+    PRIVATE,
+    Actor,
+    actor,
+    button,
+    keyboard,
+    message_text_arg,
+    reply,
+    strip_keyboard,
+)
 from storage.models import Contact, Flow
 
 FLOW = "ns"
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 TIME_SLOTS = (9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 DAY_BUTTONS = 5
 FLOW_TTL = timedelta(hours=24)

@@ -17,7 +17,7 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import BallbackApp, BallbackContext
 from bot.domain.contacts import MAX_COMPANY, clean, format_phone, name_key, normalise_phone
@@ -37,7 +37,7 @@ from bot.domain.sheet import Sheet, SheetRow, render_csv, render_pdf
 from bot.domain.transfer import phone_for_excel
 from bot.locales import Html, Lang, format_day, format_when, plural, t
 from handlers import calls, nextsteps
-from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
+from handlers.common import PRIVATE, Actor, actor, button, keyboard, message_text_arg, reply
 from storage.models import Contact, Flow, NextStep
 from storage.pipeline import (
     ChaseCandidate,
@@ -48,7 +48,6 @@ from storage.pipeline import (
     PipelineStore,
 )
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 FLOW_EDIT = "ke"  # the next typed text is a contact's new phone or company
 DUE_CAP = 1000  # never-called prospects are counted up to this many
 PICK_LIMIT = 8

@@ -16,20 +16,18 @@ from typing import Any
 
 from telegram import Bot, InputFile, Update
 from telegram.error import ChatMigrated, Forbidden
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CommandHandler
 
 from bot.app import BallbackApp, BallbackContext
 from bot.charts import render_week_chart
 from bot.locales import Lang, t
 from bot.reports import Period, build_leaderboard, build_summary, team_lang, team_today
-from handlers.common import message_text_arg, reply
+from handlers.common import GROUPS, message_text_arg, reply
 from handlers.team import in_group, real_person
 from storage.repo import Store
 from storage.teams import Team
 
 log = logging.getLogger(__name__)
-
-GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
 
 
 async def deliver(

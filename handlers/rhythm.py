@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, TypeHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, TypeHandler
 
 from bot.app import BallbackApp, BallbackContext, Services
 from bot.domain.calendar import DayError, parse_range
@@ -32,13 +32,12 @@ from bot.reports import build_summary
 from bot.rhythm import RepDay, plan_dues, recheck_rep, recheck_team
 from bot.scheduler import Outgoing, Rendered, Scheduler, Skip, Sleep
 from handlers import nextsteps
-from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
+from handlers.common import PRIVATE, Actor, actor, button, keyboard, message_text_arg, reply
 from handlers.pipeline import sheet_button, short
 from storage.rhythm import OutboxItem, StepAnswer
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 NUDGE_PROSPECTS = 5  # prospects offered as buttons on the morning nudge
 NUDGE_STEPS = 15  # today's Next Steps listed on it (the rest: /today)
 PROSPECT_LABEL = 40

@@ -8,10 +8,8 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.app import BallbackApp, BallbackContext
 from bot.locales import Html, t
 from handlers import PRIVATE_COMMANDS
-from handlers.common import actor, deep_link, reply
+from handlers.common import GROUPS, PRIVATE, actor, deep_link, reply
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
 # Commands that handle prospects' details or a rep's own numbers: never run in a group.
 PRIVATE_ONLY = tuple(name for name in PRIVATE_COMMANDS if name != "help")
 

@@ -36,14 +36,21 @@ from bot.domain.team import (
 )
 from bot.locales import Html, Lang, format_day, pick_lang, plural, t, weekday
 from bot.reports import team_lang, team_today
-from handlers.common import Actor, actor, deep_link, message_text_arg, reply, user_in
+from handlers.common import (
+    GROUPS,
+    PRIVATE,
+    Actor,
+    actor,
+    deep_link,
+    message_text_arg,
+    reply,
+    user_in,
+)
 from storage.models import UserIn
 from storage.teams import JoinResult, Profile, Team
 
 log = logging.getLogger(__name__)
 
-GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 # Group commands that mean nothing in a private chat: a pointer to the group instead.
 GROUP_ONLY = ("setup", "join", "leave", "summary", "leaderboard")

@@ -8,16 +8,15 @@ from collections.abc import Awaitable
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import BallbackApp, BallbackContext
 from bot.domain.outcomes import POLITE_NOS, Outcome
 from bot.domain.rules import UNDO_WINDOW, calls_per_ball
 from bot.locales import Html, Lang, format_day, t
-from handlers.common import Actor, actor, button, keyboard, reply
+from handlers.common import PRIVATE, Actor, actor, button, keyboard, reply
 from storage.repo import UndoResult
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 BAR_CELLS = 10
 # u:c:12 removes call 12, u:s:7 Next Step 7; u:k:c:12 keeps it.
 UNDO_DATA = re.compile(r"u:(k:)?([cs]):(\d+)")

@@ -36,7 +36,7 @@ from bot.domain.transfer import (
     read_contacts,
 )
 from bot.locales import plural, t
-from handlers.common import Actor, actor, button, keyboard, message_text_arg, reply
+from handlers.common import PRIVATE, Actor, actor, button, keyboard, message_text_arg, reply
 from handlers.pipeline import step_status
 from handlers.team import ADMINS
 from storage.pipeline import ExportData
@@ -44,7 +44,6 @@ from storage.teams import Team
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 TABLE_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"})
 TABLE_TYPES = frozenset(
     {
