@@ -203,12 +203,7 @@ class Database:
                     raise
                 # Another process holds the write lock: wait for it off the event loop.
                 return await run_on(self._require(self._writer), _in_transaction, fn, args, kwargs)
-            try:
-                result = fn(inline, *args, **kwargs)
-            except BaseException:
-                inline.execute("ROLLBACK")
-                raise
-            inline.execute("COMMIT")
+            result = _commit_or_roll_back(inline, fn, args, kwargs)
             self._committed()
             return result
 
@@ -255,6 +250,17 @@ def _in_transaction(
     kwargs: dict[str, Any],
 ) -> T:
     raw.execute("BEGIN IMMEDIATE")
+    return _commit_or_roll_back(raw, fn, args, kwargs)
+
+
+def _commit_or_roll_back(
+    raw: sqlite3.Connection,
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> T:
+    """``fn(raw, ...)`` inside the transaction just begun: committed, or rolled back if it
+    raises."""
     try:
         result = fn(raw, *args, **kwargs)
     except BaseException:
