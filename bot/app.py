@@ -21,6 +21,7 @@ from storage.db import Database
 from storage.repo import Store
 
 if TYPE_CHECKING:
+    from bot.inbox import Inbox
     from bot.scheduler import Scheduler, Sleep
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Services:
     clock: Clock
     extra: dict[str, Any] = field(default_factory=dict)
     scheduler: Scheduler | None = None  # the daily rhythm: reminders and summaries
+    inbox: Inbox | None = None  # every update, stored until handled (bot/inbox.py)
 
 
 class BallbackContext(
@@ -64,12 +66,16 @@ def build_app(
 ) -> BallbackApp:
     """``sleep`` is how the scheduler waits (rate limits, 429): by default the clock's own, so
     with a ManualClock the waits move it forward instead of taking real time."""
+    from bot.inbox import Inbox
     from bot.scheduler import TICK_SECONDS
     from bot.transport import AiohttpRequest
     from bot.updates import PerChatUpdateProcessor
     from handlers import register, set_commands
     from handlers.rhythm import build_scheduler
 
+    db = Database(settings.database)
+    services = Services(settings=settings, db=db, store=Store(db), clock=clock or SystemClock())
+    inbox = services.inbox = Inbox(services.store.inbox, services.clock)
     builder = (
         Application.builder()
         .token(settings.token.get_secret_value())
@@ -84,13 +90,14 @@ def build_app(
             )
         )
         .request(request or AiohttpRequest())
-        .get_updates_request(get_updates_request or AiohttpRequest())
+        .get_updates_request(inbox.request(get_updates_request or AiohttpRequest()))
+        .update_queue(inbox.queue)
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates, inbox))
     )
-    if settings.concurrent_updates > 1:
-        builder = builder.concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
 
     async def post_init(app: BallbackApp) -> None:
         await services.db.open()
+        await inbox.replay(app)  # before the first new update can arrive
         await set_commands(app)
 
     async def post_shutdown(app: BallbackApp) -> None:
@@ -99,8 +106,7 @@ def build_app(
         await services.db.close()
 
     app: BallbackApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()
-    db = Database(settings.database)
-    services = Services(settings=settings, db=db, store=Store(db), clock=clock or SystemClock())
+    inbox.app = app
     services.scheduler = scheduler = build_scheduler(services, sleep)
     app.bot_data["services"] = services
     register(app)

@@ -71,6 +71,7 @@ CLOSE_ENOUGH = 0.001  # a wait shorter than this is not worth a sleep (inside th
 MAX_LIMITER_WAIT = 5.0  # a row that would wait longer for the limiter goes back to pending
 MAX_IDLE_WAIT = 60.0  # within a tick, wait for a retry this close instead of leaving it
 KEEP_OUTBOX = timedelta(days=35)  # longer than any key can be due again
+KEEP_INBOX = timedelta(days=1)  # Telegram redelivers an unconfirmed batch for up to a day
 PRUNE_EVERY = timedelta(hours=1)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -290,6 +291,9 @@ class Scheduler:
         removed = await self.store.rhythm.prune(now - KEEP_OUTBOX)
         if removed:
             log.info("outbox: %d old rows removed", removed)
+        handled = await self.store.inbox.prune(now - KEEP_INBOX)
+        if handled:
+            log.info("inbox: %d handled updates removed", handled)
 
     # -- delivering -------------------------------------------------------------------------
 

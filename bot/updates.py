@@ -12,16 +12,22 @@ task first passes PTB's (wide, FIFO) semaphore and then queues on its chat's ``a
 chat with a backlog waits on its own lock without crowding other chats out. A chat's lock is
 dropped as soon as nobody holds or waits for it, so the table stays as small as the number of
 chats with work in flight.
+
+With the durable inbox (``bot/inbox.py``), each update's turn also covers marking it done, so
+a chat's next update starts only once the previous one is recorded as finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
 
 __all__ = ["PerChatUpdateProcessor", "chat_key"]
 
@@ -51,15 +57,16 @@ class _ChatSlot:
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Up to ``limit`` updates at once, never two of the same chat."""
 
-    __slots__ = ("_chats", "_limit", "_running")
+    __slots__ = ("_chats", "_inbox", "_limit", "_running")
 
-    def __init__(self, limit: int) -> None:
-        if limit < 2:
-            raise ValueError("limit must be at least 2 (1 means: process updates one by one)")
+    def __init__(self, limit: int, inbox: Inbox | None = None) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         super().__init__(limit * _ADMITTED_PER_SLOT)
         self._limit = limit
         self._running = asyncio.Semaphore(limit)
         self._chats: dict[int, _ChatSlot] = {}
+        self._inbox = inbox
 
     @property
     def limit(self) -> int:
@@ -72,6 +79,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return len(self._chats)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._inbox is not None:  # marks the update done when its handling is over
+            coroutine = self._inbox.handle(update, coroutine)
         key = chat_key(update)
         if key is None:
             async with self._running:

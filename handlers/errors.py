@@ -8,7 +8,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.app import BallbackContext
+from bot.inbox import transient
 from bot.locales import pick_lang, t
+from storage import effects
 
 log = logging.getLogger("ballback.errors")
 
@@ -34,6 +36,13 @@ def describe(update: object) -> str:
 
 async def on_error(update: object, context: BallbackContext) -> None:
     error = context.error
+    scope = effects.CURRENT.get()
+    if scope is not None and error is not None and transient(error):
+        # The reply did not get through: the inbox handles the update again after a pause
+        # (nothing is written twice) and tells the user only if that fails too.
+        log.warning("will retry (%s): %r", describe(update), error)
+        scope.failed(error)
+        return
     if isinstance(error, Forbidden):  # blocked by the user, removed from the group: final
         log.warning("forbidden (%s): %s", describe(update), error)
         return

@@ -40,6 +40,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import aiosqlite
 
+from storage import effects
 from storage.errors import SchemaTooNewError, StorageError
 from storage.migrations import migrate
 
@@ -193,7 +194,19 @@ class Database:
 
         ``fn`` is plain synchronous code that runs on the event loop (see the module notes): it
         must not await, and it should do only a few indexed statements.
+
+        While an update is handled (:data:`storage.effects.CURRENT`), the result is recorded
+        in the same transaction, and a replay of that update gets the recorded result back
+        instead of running ``fn`` again (``storage/effects.py``).
         """
+        scope = effects.CURRENT.get()
+        if scope is not None:
+            return await self._unit_of_update(scope, fn, args, kwargs)
+        return await self.bookkeeping(fn, *args, **kwargs)
+
+    async def bookkeeping(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """:meth:`transaction`, never recorded as a unit of the update being handled: for the
+        inbox's own rows, written around the handling."""
         async with self._lock:
             inline = self._require(self._inline)
             try:
@@ -206,6 +219,48 @@ class Database:
             result = _commit_or_roll_back(inline, fn, args, kwargs)
             self._committed()
             return result
+
+    async def _unit_of_update(
+        self,
+        scope: effects.UpdateScope,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        seq = scope.next_unit()
+        name = getattr(fn, "__qualname__", "unit")
+        if scope.replay:
+            done = effects.recall(self._require(self._inline), scope, seq, name)
+            if done is not effects.MISSING:
+                return cast(T, done)
+
+        def unit(conn: sqlite3.Connection) -> T:
+            result: T = fn(conn, *args, **kwargs)
+            effects.record(conn, scope, seq, name, result)
+            return result
+
+        return await self.bookkeeping(unit)
+
+    def recall(self) -> tuple[Any, Callable[[sqlite3.Connection, Any], None]]:
+        """For a unit of work written as a ``write()`` block (it awaits inside): what a
+        previous run of the current update recorded for it, or :data:`storage.effects.MISSING`,
+        and the function that records its result (call it inside the block, on
+        ``conn._conn`` via :func:`run_on`, before it commits). Outside an update both are
+        no-ops."""
+        scope = effects.CURRENT.get()
+        if scope is None:
+            return effects.MISSING, _no_record
+        seq = scope.next_unit()
+        name = "write"
+        if scope.replay:
+            done = effects.recall(self._require(self._inline), scope, seq, name)
+            if done is not effects.MISSING:
+                return done, _no_record
+
+        def remember(conn: sqlite3.Connection, result: Any) -> None:
+            effects.record(conn, scope, seq, name, result)
+
+        return effects.MISSING, remember
 
     def peek(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(conn, ...)`` for point reads (by key, through an index), inline: committed
@@ -241,6 +296,10 @@ class Database:
         if conn is None:
             raise RuntimeError("database is not open")
         return conn
+
+
+def _no_record(conn: sqlite3.Connection, result: Any) -> None:
+    """Outside an update, or a unit already recorded: nothing to record."""
 
 
 def _in_transaction(

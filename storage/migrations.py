@@ -295,6 +295,33 @@ MIGRATIONS: list[tuple[str, ...]] = [
         END
         """,
     ),
+    # 7: the durable inbox: every update Telegram delivered, stored before Telegram is told it
+    # arrived, until its handling has finished (bot/inbox.py); and the results of the units of
+    # work an update committed, so that handling it again after a crash applies nothing twice
+    # (storage/effects.py). Both are short-lived: done rows are pruned after a day.
+    (
+        """
+        CREATE TABLE inbox (
+            update_id   INTEGER PRIMARY KEY,          -- Telegram's update_id
+            chat_id     INTEGER,                      -- whose order it keeps (chat, or user)
+            user_id     INTEGER,                      -- who sent it: /forget takes it along
+            payload     TEXT,                         -- the update's JSON; NULL once done
+            received_at INTEGER NOT NULL,
+            attempts    INTEGER NOT NULL DEFAULT 0,   -- handlings cut short by a crash
+            done_at     INTEGER,                      -- NULL while pending
+            outcome     TEXT                          -- 'ok' | 'given_up'
+        ) STRICT
+        """,
+        """
+        CREATE TABLE inbox_effects (
+            update_id INTEGER NOT NULL,
+            seq       INTEGER NOT NULL,                -- the n-th unit of work of the update
+            name      TEXT NOT NULL,
+            result    BLOB NOT NULL,
+            PRIMARY KEY (update_id, seq)
+        ) STRICT, WITHOUT ROWID
+        """,
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

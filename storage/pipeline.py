@@ -15,9 +15,12 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from storage.db import Database, fetch_one
+from storage import effects
+from storage.db import Database, fetch_one, run_on
+from storage.effects import MISSING
+from storage.inbox import forget_sync
 from storage.models import Call, Contact, Model, NextStep, UserIn, from_ts, to_ts
 from storage.repo import (
     _CALL_COLS,
@@ -441,7 +444,13 @@ class PipelineStore:
         The rep's contacts with one of ``phones`` or ``name_keys`` are read inside the
         transaction and handed to ``plan`` (run in a worker thread: it must be pure), which says
         what to create and what to fill in.
+
+        Handled again after a crash, the update gets the plan it committed back, so the rep's
+        report is the one they would have seen, and nothing is imported twice.
         """
+        done, remember = self.db.recall()
+        if done is not MISSING:
+            return cast("ImportPlan", done)
         async with self.db.write() as conn:
             await Store._upsert_user(conn, user, now)
             known: dict[int, Contact] = {}
@@ -472,6 +481,7 @@ class PipelineStore:
                    WHERE id = ? AND owner_id = ?""",
                 [(f.company, f.phone, f.note, f.id, user.id) for f in result.fills],
             )
+            await run_on(conn, remember, result)
         return result
 
     # -- export ------------------------------------------------------------------------------
@@ -552,9 +562,12 @@ class PipelineStore:
         row deletes the rest. A team they set up stays the group's, without their name on it.
         Returns whether there was anything to delete.
         """
+        scope = effects.CURRENT.get()
+        current = scope.update_id if scope is not None else None
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE teams SET created_by = NULL WHERE created_by = ?", (user_id,)
             )
             cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            await run_on(conn, forget_sync, user_id, current)  # what they sent
             return cursor.rowcount == 1

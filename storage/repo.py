@@ -34,6 +34,7 @@ from storage.models import (
 from storage.teams import TeamStore
 
 if TYPE_CHECKING:
+    from storage.inbox import InboxStore
     from storage.pipeline import PipelineStore
     from storage.rhythm import RhythmStore
 
@@ -388,6 +389,41 @@ def _save_next_step_sync(
     return _step(step)
 
 
+def _undo_sync(
+    conn: sqlite3.Connection, owner_id: int, is_call: bool, item_id: int, since: datetime
+) -> UndoResult:
+    if is_call:
+        sql = "SELECT owner_id, contact_id, at, NULL AS call_id FROM calls WHERE id = ?"
+    else:
+        sql = "SELECT owner_id, contact_id, created_at AS at, call_id FROM next_steps WHERE id = ?"
+    row = _one_sync(conn, sql, (item_id,))
+    if row is None:
+        return UndoResult.GONE
+    if row["owner_id"] != owner_id:
+        return UndoResult.NOT_OWNER
+    if row["at"] < to_ts(since):
+        return UndoResult.TOO_OLD
+    table = "calls" if is_call else "next_steps"
+    conn.execute(f"DELETE FROM {table} WHERE id = ?", (item_id,))
+    if row["call_id"] is not None:
+        conn.execute(
+            """UPDATE calls SET outcome = NULL WHERE id = ?1 AND outcome = 'ns'
+               AND NOT EXISTS (SELECT 1 FROM next_steps WHERE call_id = ?1 AND kind = 'ball')""",
+            (row["call_id"],),
+        )
+    conn.execute(
+        """DELETE FROM contacts WHERE id = ?1 AND created_at >= ?2
+           AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM next_steps WHERE contact_id = ?1)""",
+        (row["contact_id"], to_ts(since)),
+    )
+    return UndoResult.DONE
+
+
+def _clear_flow_sync(conn: sqlite3.Connection, user_id: int) -> None:
+    conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -399,6 +435,13 @@ class Store:
         from storage.pipeline import PipelineStore
 
         return PipelineStore(self.db)
+
+    @property
+    def inbox(self) -> InboxStore:
+        """The durable inbox: updates stored on arrival, until handled."""
+        from storage.inbox import InboxStore
+
+        return InboxStore(self.db)
 
     @property
     def rhythm(self) -> RhythmStore:
@@ -663,9 +706,7 @@ class Store:
 
     async def clear_flow(self, user_id: int) -> Flow | None:
         flow = await self.get_flow(user_id)
-        await self.db.transaction(
-            lambda conn: conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
-        )
+        await self.db.transaction(_clear_flow_sync, user_id)
         return flow
 
     # -- undo --------------------------------------------------------------------------------
@@ -715,35 +756,4 @@ class Store:
         A Next Step that had marked its call as a ball gives the call back its open outcome,
         and a contact that only this entry had brought in goes with it.
         """
-        is_call = kind == "call"
-        async with self.db.write() as conn:
-            if is_call:
-                sql = "SELECT owner_id, contact_id, at, NULL AS call_id FROM calls WHERE id = ?"
-            else:
-                sql = (
-                    "SELECT owner_id, contact_id, created_at AS at, call_id FROM next_steps "
-                    "WHERE id = ?"
-                )
-            row = await fetch_one(conn, sql, (item_id,))
-            if row is None:
-                return UndoResult.GONE
-            if row["owner_id"] != owner_id:
-                return UndoResult.NOT_OWNER
-            if row["at"] < to_ts(since):
-                return UndoResult.TOO_OLD
-            table = "calls" if is_call else "next_steps"
-            await conn.execute(f"DELETE FROM {table} WHERE id = ?", (item_id,))
-            if row["call_id"] is not None:
-                await conn.execute(
-                    """UPDATE calls SET outcome = NULL WHERE id = ?1 AND outcome = 'ns'
-                       AND NOT EXISTS (SELECT 1 FROM next_steps
-                                       WHERE call_id = ?1 AND kind = 'ball')""",
-                    (row["call_id"],),
-                )
-            await conn.execute(
-                """DELETE FROM contacts WHERE id = ?1 AND created_at >= ?2
-                   AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = ?1)
-                   AND NOT EXISTS (SELECT 1 FROM next_steps WHERE contact_id = ?1)""",
-                (row["contact_id"], to_ts(since)),
-            )
-            return UndoResult.DONE
+        return await self.db.transaction(_undo_sync, owner_id, kind == "call", item_id, since)

@@ -103,11 +103,21 @@ class BotHarness:
         return self.app.bot_data["services"].db
 
     async def feed(self, update: dict[str, Any]) -> list[RecordedRequest]:
-        """Process one update; return the Bot API requests it caused."""
+        """Process one update the way it goes in production (stored in the inbox on arrival,
+        handled in its chat's turn, marked done), to the end; return the Bot API requests it
+        caused. Updates the inbox queued again at start are handled first, as they would be."""
         update.setdefault("update_id", next(_update_ids))
         before = len(self.api.requests)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self.app.update_queue.put(Update.de_json(update, self.app.bot))
+        await self.handle_queued()
         return self.api.requests[before:]
+
+    async def handle_queued(self) -> None:
+        """Handle every update in the application's queue, in order, each to the end."""
+        queue, processor = self.app.update_queue, self.app.update_processor
+        while not queue.empty():
+            queued = queue.get_nowait()
+            await processor.process_update(queued, self.app.process_update(queued))
 
     async def send(
         self,

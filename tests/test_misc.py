@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.config import Settings
 from bot.logs import QUIET_LOGGERS, REDACTED, RedactingFormatter, make_handler, setup_logging
@@ -22,6 +23,7 @@ from tests.conftest import (
     buttons,
     group_chat,
     last_text,
+    message_json,
     restart,
     texts,
     with_buttons,
@@ -230,9 +232,24 @@ async def test_a_failing_handler_is_logged_with_context_and_the_rep_is_told(
 async def test_a_closed_database_fails_gracefully_and_recovers(
     bot: BotHarness, log_output: io.StringIO
 ) -> None:
+    # Both updates are stored on arrival; the database goes away before they are handled.
+    message = message_json("/call Ivan Petrov", IVAN, date=bot.clock.now())
+    query = {
+        "id": "q1",
+        "from": IVAN.as_dict(),
+        "chat_instance": "1",
+        "data": "u:c:1",
+        "message": message_json("…", IVAN, message_id=7, date=bot.clock.now()),
+    }
+    for update_id, update in enumerate(({"message": message}, {"callback_query": query}), 9001):
+        update_json = {"update_id": update_id, **update}
+        await bot.app.update_queue.put(Update.de_json(update_json, bot.app.bot))
     await bot.db.close()
-    assert texts(await bot.send("/call Ivan Petrov")) == [ERROR_EN]
-    tap = await bot.tap("u:c:1", 7)
+    before = len(bot.api.requests)
+    await bot.handle_queued()
+    sent = bot.api.requests[before:]
+    assert texts(sent[:1]) == [ERROR_EN]
+    tap = sent[1:]
     assert [r.method for r in tap] == ["answerCallbackQuery"]
     assert tap[0].params == {
         "callback_query_id": tap[0].params["callback_query_id"],

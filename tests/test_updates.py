@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
-from telegram.ext import SimpleUpdateProcessor
 
 from bot.app import build_app
 from bot.config import Settings
@@ -124,13 +123,14 @@ def test_updates_are_keyed_by_chat_then_user() -> None:
     assert chat_key(Update(2)) is None
     assert chat_key("not an update") is None
     with pytest.raises(ValueError):
-        PerChatUpdateProcessor(1)
+        PerChatUpdateProcessor(0)
 
 
 def test_build_app_processes_chats_concurrently(settings: Settings) -> None:
     app = build_app(settings)
     assert isinstance(app.update_processor, PerChatUpdateProcessor)
     assert app.update_processor.limit == settings.concurrent_updates
+    # One at a time still goes through it: it is what marks each update done in the inbox.
     one_by_one = build_app(settings.model_copy(update={"concurrent_updates": 1}))
-    assert isinstance(one_by_one.update_processor, SimpleUpdateProcessor)
-    assert one_by_one.update_processor.max_concurrent_updates == 1
+    assert isinstance(one_by_one.update_processor, PerChatUpdateProcessor)
+    assert one_by_one.update_processor.limit == 1

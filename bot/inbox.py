@@ -1,0 +1,313 @@
+"""The durable inbox: nothing Telegram delivered is lost when the process dies.
+
+python-telegram-bot confirms a ``getUpdates`` batch (by asking for the next offset) as soon as
+it has queued it, and a webhook answers ``200`` as soon as the update is queued: an update in
+the queue, or half-handled, dies with the process. Here every update is written to the
+database first, and only then queued:
+
+* **Arrival.** Both ways in end in ``update_queue.put``, before Telegram is told: the poller
+  puts a batch into the queue before it asks for the next one (which confirms the batch), the
+  webhook before it answers. :class:`InboxQueue` stores the update there. In long polling the
+  whole batch is stored in one transaction, from the JSON Telegram sent
+  (:class:`CapturingRequest` keeps it; re-serialising a parsed ``Update`` costs 15 times
+  more). An update that is stored already (Telegram sends a batch again when the process died
+  before confirming it) is not queued again.
+* **Done.** :meth:`Inbox.handle` runs each update's handling (inside its chat's turn, see
+  ``bot/updates.py``) and marks the update done when it is over, replies included.
+* **Replay.** On start, before polling or the webhook begins, the updates stored and not done
+  are queued again, oldest first, so each chat's order holds. Handling them again applies
+  nothing twice: each unit of work an update commits records its result with it, and a replay
+  gets those results back instead of writing again (``storage/effects.py``), then renders and
+  sends the reply the rep may never have seen.
+* **Poison.** Only the first pending update of a chat can have been under way at a crash, so
+  each restart counts an attempt against it; at :data:`MAX_ATTEMPTS` it is given up: logged
+  with its id, the rep gets the usual friendly error, and the chat's next updates go on. A
+  handling that fails on a network error or flood control inside the process (the reply did
+  not get through) is retried after a pause, up to the same number of attempts.
+* **Housekeeping.** Done rows are kept a day (Telegram redelivers an unconfirmed batch at
+  most that late) and pruned by the rhythm's tick; ``/forget`` deletes the user's rows.
+
+What is left: a crash after a reply reached Telegram and before its update was marked done
+sends that one reply again after the restart (nothing is written twice). The inbox is as
+durable as every other write: committed in WAL mode with ``synchronous=NORMAL``, it survives
+the process being killed; a power cut can lose the last transactions before a checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.request import BaseRequest, RequestData
+
+from bot.clock import Clock
+from bot.locales import pick_lang, t
+from storage import effects
+from storage.inbox import Arrival, InboxStore
+
+if TYPE_CHECKING:
+    from bot.app import BallbackApp
+
+__all__ = ["MAX_ATTEMPTS", "CapturingRequest", "Inbox", "InboxQueue", "transient"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # handlings of one update, crashes included, before it is given up
+RETRY_PAUSES = (0.5, 2.0)  # seconds before the 2nd and 3rd in-process attempt
+MAX_RETRY_AFTER = 30.0  # flood control asking for longer than this: give up at once
+STORE_PAUSES = (0.1, 5.0)  # first and longest wait while the database refuses an arrival
+
+
+def transient(error: BaseException | None) -> bool:
+    """A failure that handling the update again may get past: the network, flood control."""
+    if isinstance(error, RetryAfter):
+        return True
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def _ids(raw: JSONDict) -> tuple[int | None, int | None]:
+    """(chat id, sender id) of an update as Telegram sent it, the way PTB's
+    ``effective_chat`` / ``effective_user`` find them."""
+    for key, value in raw.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        sender = value.get("from") or value.get("user")
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        return (
+            chat.get("id") if isinstance(chat, dict) else None,
+            sender.get("id") if isinstance(sender, dict) else None,
+        )
+    return None, None
+
+
+class CapturingRequest(BaseRequest):
+    """The ``getUpdates`` request: any :class:`BaseRequest`, which also hands the raw JSON of
+    each batch to the inbox, so storing an update costs a ``json.dumps`` of what arrived."""
+
+    __slots__ = ("_inbox", "_inner")
+
+    def __init__(self, inner: BaseRequest, inbox: Inbox) -> None:
+        self._inner = inner
+        self._inbox = inbox
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self._inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        return await self._inner.do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
+        data = BaseRequest.parse_json_payload(payload)
+        result = data.get("result")
+        if data.get("ok") and isinstance(result, list):
+            self._inbox.arrived(result)
+        return data
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue: an update is stored before ``put`` returns."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__()
+        self._inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and not await self._inbox.admit(item):
+            return  # stored before: handled, or queued again at start
+        await super().put(item)
+
+
+class Inbox:
+    """Stores updates on arrival, replays the unfinished ones, marks them done."""
+
+    def __init__(self, store: InboxStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.queue = InboxQueue(self)
+        self.app: BallbackApp | None = None
+        self._batch: dict[int, Arrival] = {}  # the last getUpdates batch, not stored yet
+        self._fresh: set[int] = set()  # stored with its batch, not yet queued
+        self._replayed: set[int] = set()  # queued again at start, not yet done
+
+    def request(self, inner: BaseRequest) -> CapturingRequest:
+        return CapturingRequest(inner, self)
+
+    # -- arrival ----------------------------------------------------------------------------
+
+    def arrived(self, raw_updates: list[Any]) -> None:
+        """A ``getUpdates`` batch, as Telegram sent it (before PTB parses it)."""
+        batch: dict[int, Arrival] = {}
+        for raw in raw_updates:
+            if isinstance(raw, dict) and isinstance(update_id := raw.get("update_id"), int):
+                chat, user = _ids(raw)
+                payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+                batch[update_id] = Arrival(update_id, chat, user, payload)
+        self._batch = batch
+
+    async def admit(self, update: Update) -> bool:
+        """Store the update (with the rest of its batch); whether it is new and to be queued."""
+        update_id = update.update_id
+        if update_id in self._fresh:
+            self._fresh.discard(update_id)
+            return True
+        batch, self._batch = self._batch, {}
+        if update_id in batch:
+            arrivals = list(batch.values())
+        else:  # a webhook's update, or a batch that came through another request object
+            self._batch = batch
+            chat, user = update.effective_chat, update.effective_user
+            arrivals = [
+                Arrival(
+                    update_id,
+                    chat.id if chat else None,
+                    user.id if user else None,
+                    update.to_json(),
+                )
+            ]
+        fresh = await self._store(arrivals)
+        new = update_id in fresh
+        self._fresh.update(u for u in fresh if u != update_id)
+        if not new:
+            log.info("update %d arrived again: handled already or queued, not queued", update_id)
+        return new
+
+    async def _store(self, arrivals: list[Arrival]) -> list[int]:
+        """Store, or wait until the database takes them: until then Telegram is not told the
+        updates arrived (the poller does not ask for more, the webhook does not answer), so it
+        keeps them and nothing is lost."""
+        pause = STORE_PAUSES[0]
+        while True:
+            try:
+                return await self.store.store(arrivals, self.clock.now())
+            except Exception as exc:
+                log.error(
+                    "could not store update(s) %s, retrying in %.1f s: %s",
+                    ",".join(str(a.update_id) for a in arrivals[:5]),
+                    pause,
+                    exc,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, STORE_PAUSES[1])
+
+    # -- start ------------------------------------------------------------------------------
+
+    async def replay(self, app: BallbackApp) -> int:
+        """Queue the updates stored and not done, oldest first; give up the poison ones.
+        Call before updates start arriving. Returns how many were queued."""
+        self.app = app
+        pending = await self.store.reopen()
+        queued = 0
+        for row in pending:
+            try:
+                update = Update.de_json(json.loads(row.payload), app.bot)
+            except (ValueError, TypeError, TelegramError) as exc:
+                log.error("update %d: stored JSON unreadable (%s): given up", row.update_id, exc)
+                await self.store.finish(row.update_id, self.clock.now(), "given_up")
+                continue
+            if row.attempts >= MAX_ATTEMPTS:
+                log.error(
+                    "update %d: given up after %d attempts cut short (chat %s)",
+                    row.update_id,
+                    row.attempts,
+                    row.chat_id,
+                )
+                await self._tell_failed(update)
+                await self.store.finish(row.update_id, self.clock.now(), "given_up")
+                continue
+            self._replayed.add(row.update_id)
+            self.queue.put_nowait(update)
+            queued += 1
+        if queued:
+            log.info("replaying %d update(s) not finished before the last stop", queued)
+        return queued
+
+    # -- handling ---------------------------------------------------------------------------
+
+    async def handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run one update's handling (``coroutine``: PTB's ``process_update``) and mark the
+        update done; handle it again on a transient failure."""
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        update_id = update.update_id
+        scope = effects.UpdateScope(update_id, replay=update_id in self._replayed)
+        token = effects.CURRENT.set(scope)
+        outcome = "ok"
+        try:
+            await coroutine
+            attempt = 1
+            while scope.retry:
+                pause = self._pause(scope.error, attempt)
+                if pause is None:
+                    log.error("update %d: given up after %d attempts", update_id, attempt)
+                    outcome = "given_up"
+                    await self._tell_failed(update)
+                    break
+                await asyncio.sleep(pause)
+                attempt += 1
+                scope.restart()
+                assert self.app is not None
+                await self.app.process_update(update)
+        finally:
+            effects.CURRENT.reset(token)
+        self._replayed.discard(update_id)
+        try:
+            await self.store.finish(update_id, self.clock.now(), outcome)
+        except Exception:  # the database went away: it is handled again on the next start
+            log.exception("update %d: handled, but could not be marked done", update_id)
+
+    @staticmethod
+    def _pause(error: BaseException | None, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None``: give up."""
+        if attempt >= MAX_ATTEMPTS:
+            return None
+        pause = RETRY_PAUSES[min(attempt, len(RETRY_PAUSES)) - 1]
+        if isinstance(error, RetryAfter):
+            wait = error.retry_after
+            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+            if seconds > MAX_RETRY_AFTER:
+                return None
+            pause = max(pause, float(seconds))
+        return pause
+
+    async def _tell_failed(self, update: Update) -> None:
+        """The usual friendly error, to the chat the update came from (best effort)."""
+        chat = update.effective_chat or update.effective_user
+        if chat is None or self.app is None:
+            return
+        user = update.effective_user
+        text = t(pick_lang(user.language_code if user else None), "error")
+        try:
+            await self.app.bot.send_message(chat.id, text)
+        except TelegramError as exc:
+            log.warning("update %d: could not tell the user it failed: %s", update.update_id, exc)

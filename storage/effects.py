@@ -1,0 +1,105 @@
+"""Exactly-once units of work for an update that may be handled more than once.
+
+Every update goes through the durable inbox (``bot/inbox.py``): a crash can cut its handling
+short anywhere, and on start it is handled again from the beginning. Whatever it had already
+committed must not be applied twice, and yet the replay must reach the same reply as the first
+run, which the rep may never have seen.
+
+So while an update is handled, :data:`CURRENT` holds its :class:`UpdateScope`, and every write
+transaction of the storage layer (``Database.transaction``) records its result in the same
+transaction, under ``(update_id, seq)``: the n-th unit of work of that update. A replay
+(``scope.replay``) looks the unit up first and, when it was committed, returns the recorded
+result instead of running it again; the handler then goes on exactly as the first time did
+and sends the reply. A unit is identified by its position *and* its name, so a replay that
+takes another path (data changed meanwhile) runs the unit for real rather than returning
+something that belongs to another one; the storage functions are written to be safe to
+repeat in that case (a call is keyed by its Telegram message, an outcome is set once).
+
+The recorded results live only while the update is pending: they go when it is marked done.
+They are pickled: they are the storage layer's own return values (pydantic models, enums,
+tuples), written and read by the same process version in the seconds around a crash; one
+that no longer loads (an upgrade in between) is treated as not recorded.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import pickle
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["CURRENT", "MISSING", "UpdateScope", "recall", "record"]
+
+log = logging.getLogger(__name__)
+
+MISSING: Final = object()
+
+
+@dataclass(slots=True)
+class UpdateScope:
+    """The update being handled, and how many units of work it has committed so far."""
+
+    update_id: int
+    replay: bool = False  # handled before (a crash, a retry): units may be recorded already
+    seq: int = 0
+    retry: bool = False  # a transient failure (the network): handle it again
+    error: BaseException | None = None  # that failure
+
+    def failed(self, error: BaseException) -> None:
+        """The error handler saw a transient failure: the update is to be handled again."""
+        self.retry = True
+        self.error = error
+
+    def next_unit(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def restart(self) -> None:
+        """Before handling the update again: the units are counted from the first one."""
+        self.seq = 0
+        self.retry = False
+        self.error = None
+        self.replay = True
+
+
+CURRENT: contextvars.ContextVar[UpdateScope | None] = contextvars.ContextVar(
+    "ballback_update", default=None
+)
+
+
+def recall(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str) -> Any:
+    """The recorded result of unit ``seq`` of the scope's update, or :data:`MISSING`."""
+    row = conn.execute(
+        "SELECT name, result FROM inbox_effects WHERE update_id = ? AND seq = ?",
+        (scope.update_id, seq),
+    ).fetchone()
+    if row is None:
+        return MISSING
+    if row[0] != name:
+        log.info(
+            "update %d: unit %d was %s, now %s: running it", scope.update_id, seq, row[0], name
+        )
+        return MISSING
+    try:
+        return pickle.loads(row[1])
+    except Exception as exc:  # written by another version: run it again
+        log.warning("update %d: unit %d not readable (%s): running it", scope.update_id, seq, exc)
+        return MISSING
+
+
+def record(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str, result: Any) -> None:
+    """Record unit ``seq``'s result inside its own (still open) transaction.
+
+    A result that cannot be pickled is not recorded (a replay then runs that unit again, so
+    such a unit must be safe to repeat): the unit itself must not fail for it."""
+    try:
+        blob = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("update %d: result of %s not recorded: %s", scope.update_id, name, exc)
+        return
+    conn.execute(
+        "INSERT OR REPLACE INTO inbox_effects (update_id, seq, name, result) VALUES (?, ?, ?, ?)",
+        (scope.update_id, seq, name, blob),
+    )

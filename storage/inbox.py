@@ -1,0 +1,133 @@
+"""The durable inbox's rows: updates stored on arrival, marked done when handled.
+
+Every statement here is a small indexed write or read on the update's path, so it runs inline
+(``Database.transaction`` / ``peek``), except pruning, which may touch many rows and runs on
+the writer's thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.models import to_ts
+
+__all__ = ["Arrival", "InboxStore", "Pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An update as it arrived: its id, whose order it keeps, who sent it, its JSON."""
+
+    update_id: int
+    chat_id: int | None
+    user_id: int | None
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An update stored and not yet handled to the end."""
+
+    update_id: int
+    chat_id: int | None
+    user_id: int | None
+    payload: str
+    attempts: int
+
+
+def _store_sync(conn: sqlite3.Connection, arrivals: Sequence[Arrival], ts: int) -> list[int]:
+    fresh: list[int] = []
+    for a in arrivals:
+        cursor = conn.execute(
+            "INSERT INTO inbox (update_id, chat_id, user_id, payload, received_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+            (a.update_id, a.chat_id, a.user_id, a.payload, ts),
+        )
+        if cursor.rowcount:
+            fresh.append(a.update_id)
+    return fresh
+
+
+def _finish_sync(conn: sqlite3.Connection, update_id: int, outcome: str, ts: int) -> None:
+    conn.execute(
+        "UPDATE inbox SET done_at = ?, outcome = ?, payload = NULL WHERE update_id = ?",
+        (ts, outcome, update_id),
+    )
+    conn.execute("DELETE FROM inbox_effects WHERE update_id = ?", (update_id,))
+
+
+def _reopen_sync(conn: sqlite3.Connection) -> list[Pending]:
+    """The pending updates, oldest first; the first of each chat counted as cut short."""
+    rows = conn.execute(
+        "SELECT update_id, chat_id, user_id, payload, attempts FROM inbox "
+        "WHERE done_at IS NULL ORDER BY update_id"
+    ).fetchall()
+    heads: dict[int | None, int] = {}
+    for row in rows:
+        key = row[1] if row[1] is not None else row[2]
+        if key is None or key not in heads:
+            heads[key] = row[0]
+    started = [update_id for update_id in heads.values()]
+    conn.executemany(
+        "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", [(u,) for u in started]
+    )
+    bumped = set(started)
+    return [Pending(r[0], r[1], r[2], r[3], r[4] + (1 if r[0] in bumped else 0)) for r in rows]
+
+
+class InboxStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def store(self, arrivals: Sequence[Arrival], now: datetime) -> list[int]:
+        """Store the updates (one transaction); the ids that were not stored before."""
+        return await self.db.bookkeeping(_store_sync, arrivals, to_ts(now))
+
+    async def finish(self, update_id: int, now: datetime, outcome: str = "ok") -> None:
+        """The update's handling is over (replies included): it is not handled again."""
+        await self.db.bookkeeping(_finish_sync, update_id, outcome, to_ts(now))
+
+    async def reopen(self) -> list[Pending]:
+        """On start: the updates that were stored and not finished, oldest first.
+
+        Updates of one chat are handled strictly in order, so only the first pending update
+        of each chat can have been under way when the process died: its ``attempts`` is
+        raised here, which is how an update that kills the process every time is found.
+        """
+        return await self.db.bookkeeping(_reopen_sync)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget updates handled before ``before``: long enough for Telegram's redeliveries
+        of an unconfirmed batch to be recognised as handled."""
+        async with self.db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (to_ts(before),)
+            )
+            return cursor.rowcount
+
+    def pending_count(self) -> int:
+        row = self.db.peek(
+            lambda conn: conn.execute("SELECT count(*) FROM inbox WHERE done_at IS NULL").fetchone()
+        )
+        return int(row[0])
+
+
+def forget_sync(conn: sqlite3.Connection, user_id: int, current: int | None = None) -> None:
+    """Delete the updates the user sent, and those of their private chat (``/forget``).
+
+    The update doing the forgetting (``current``) stays until it is handled, so that a crash
+    cannot lose its reply, but no longer says whose it is; its JSON goes when it is done."""
+    conn.execute(
+        "DELETE FROM inbox_effects WHERE update_id IN (SELECT update_id FROM inbox "
+        "WHERE (user_id = ?1 OR chat_id = ?1) AND update_id IS NOT ?2)",
+        (user_id, current),
+    )
+    conn.execute(
+        "DELETE FROM inbox WHERE (user_id = ?1 OR chat_id = ?1) AND update_id IS NOT ?2",
+        (user_id, current),
+    )
+    conn.execute("UPDATE inbox SET user_id = NULL, chat_id = NULL WHERE update_id = ?", (current,))
