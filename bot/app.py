@@ -6,6 +6,7 @@ tested is what runs. Resources are opened in ``post_init`` and closed in ``post_
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,9 @@ def build_app(
 
     db = Database(settings.database)
     services = Services(settings=settings, db=db, store=Store(db), clock=clock or SystemClock())
-    inbox = services.inbox = Inbox(services.store.inbox, services.clock)
+    # Waits (retry pauses) go by on the clock's own sleep: a ManualClock's takes no real time.
+    wait = sleep or getattr(services.clock, "sleep", None) or asyncio.sleep
+    inbox = services.inbox = Inbox(services.store.inbox, services.clock, wait)
     builder = (
         Application.builder()
         .token(settings.token.get_secret_value())

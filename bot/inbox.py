@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -150,9 +150,15 @@ class InboxQueue(asyncio.Queue[object]):
 class Inbox:
     """Stores updates on arrival, replays the unfinished ones, marks them done."""
 
-    def __init__(self, store: InboxStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: InboxStore,
+        clock: Clock,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.sleep = sleep  # the pauses before retries: a ManualClock's own in tests
         self.queue = InboxQueue(self)
         self.app: BallbackApp | None = None
         self._batch: dict[int, Arrival] = {}  # the last getUpdates batch, not stored yet
@@ -216,7 +222,7 @@ class Inbox:
                     pause,
                     exc,
                 )
-            await asyncio.sleep(pause)
+            await self.sleep(pause)
             pause = min(pause * 2, STORE_PAUSES[1])
 
     # -- start ------------------------------------------------------------------------------
@@ -273,7 +279,7 @@ class Inbox:
                     outcome = "given_up"
                     await self._tell_failed(update)
                     break
-                await asyncio.sleep(pause)
+                await self.sleep(pause)
                 attempt += 1
                 scope.restart()
                 assert self.app is not None

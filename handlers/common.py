@@ -16,6 +16,7 @@ from bot.app import BallbackContext
 from bot.domain.rules import Moment, Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang
+from storage import effects
 from storage.models import UserIn
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,14 @@ async def actor(update: Update, context: BallbackContext) -> Actor:
         now=services.clock.now(),
         team_id=team.id if team else None,
     )
+
+
+def replaying() -> bool:
+    """The update being handled was handled before, up to a crash or a failed reply: what it
+    saved then is saved already (``storage/effects.py``), and the reply is to be sent again.
+    Checks that turn away a repeated button press must let it through."""
+    scope = effects.CURRENT.get()
+    return scope is not None and scope.replay
 
 
 def deep_link(username: str | None, command: str) -> str:

@@ -32,7 +32,16 @@ from bot.reports import build_summary
 from bot.rhythm import RepDay, plan_dues, recheck_rep, recheck_team
 from bot.scheduler import Outgoing, Rendered, Scheduler, Skip, Sleep
 from handlers import nextsteps
-from handlers.common import PRIVATE, Actor, actor, button, keyboard, message_text_arg, reply
+from handlers.common import (
+    PRIVATE,
+    Actor,
+    actor,
+    button,
+    keyboard,
+    message_text_arg,
+    replaying,
+    reply,
+)
 from handlers.pipeline import sheet_button, short
 from storage.rhythm import OutboxItem, StepAnswer
 
@@ -348,7 +357,7 @@ async def lapsed_button(update: Update, context: BallbackContext) -> None:
     if step.owner_id != who.id:
         await query.answer(t(who.lang, "button.not_yours"), show_alert=True)
         return
-    if step.status != "open":
+    if step.status != "open" and not replaying():  # a replay finds its own answer saved
         await _already(query, who, step.status)
         return
     if answer == "r":

@@ -14,7 +14,7 @@ from bot.app import BallbackApp, BallbackContext
 from bot.domain.outcomes import POLITE_NOS, Outcome
 from bot.domain.rules import UNDO_WINDOW, calls_per_ball
 from bot.locales import Html, Lang, format_day, t
-from handlers.common import PRIVATE, Actor, actor, button, keyboard, reply
+from handlers.common import PRIVATE, Actor, actor, button, keyboard, replaying, reply
 from storage.repo import UndoResult
 
 BAR_CELLS = 10
@@ -130,7 +130,7 @@ async def undo_button(update: Update, context: BallbackContext) -> None:
         await edit(query.edit_message_text(t(who.lang, "undo.kept")))
         return
     result = UndoResult.GONE
-    if target is not None:
+    if target is not None or replaying():  # a replay finds its own undo done: DONE again
         result = await store.undo(who.id, kind, item_id, who.now - UNDO_WINDOW)
     if result is not UndoResult.DONE:  # already removed, or older than the undo window
         await query.answer(t(who.lang, "undo.gone"), show_alert=True)

@@ -262,6 +262,14 @@ class Database:
 
         return effects.MISSING, remember
 
+    def flow_before(self) -> tuple[Any] | None:
+        """On a replay: ``(flow row,)`` as the update first found it, before one of its units
+        of work changed it (:func:`storage.effects.keep_flow`); ``None`` otherwise."""
+        scope = effects.CURRENT.get()
+        if scope is None or not scope.replay:
+            return None
+        return effects.flow_before(self._require(self._inline), scope)
+
     def peek(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(conn, ...)`` for point reads (by key, through an index), inline: committed
         data only, as fast as SQLite answers. Anything that scans goes to :meth:`fetchall`."""

@@ -103,3 +103,23 @@ def record(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str, re
         "INSERT OR REPLACE INTO inbox_effects (update_id, seq, name, result) VALUES (?, ?, ?, ?)",
         (scope.update_id, seq, name, blob),
     )
+
+
+def keep_flow(conn: sqlite3.Connection, scope: UpdateScope, flow: dict[str, Any] | None) -> None:
+    """Keep the rep's flow (the open question, which decides what a typed answer or a flow
+    button means) as the update first found it, before a unit of work changes it: only the
+    first call during the update's handlings counts. A replay reads it back with
+    :func:`flow_before`, so it takes the path the first run took. It is unit 0."""
+    conn.execute(
+        "INSERT OR IGNORE INTO inbox_effects (update_id, seq, name, result) VALUES (?, 0, ?, ?)",
+        (scope.update_id, "flow", pickle.dumps(flow, pickle.HIGHEST_PROTOCOL)),
+    )
+
+
+def flow_before(conn: sqlite3.Connection, scope: UpdateScope) -> tuple[Any] | None:
+    """``(flow,)`` kept by :func:`keep_flow` in an earlier handling, or ``None``."""
+    row = conn.execute(
+        "SELECT result FROM inbox_effects WHERE update_id = ? AND seq = 0 AND name = 'flow'",
+        (scope.update_id,),
+    ).fetchone()
+    return None if row is None else (pickle.loads(row[0]),)

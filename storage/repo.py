@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.domain.rules import Moment
+from storage import effects
 from storage.db import Database, fetch_one, run_on
 from storage.models import (
     Call,
@@ -378,6 +379,7 @@ def _save_next_step_sync(
         conn.execute(
             "UPDATE contacts SET callback_at = NULL, archived = 0 WHERE id = ?", (contact_id,)
         )
+    _flow_changes_sync(conn, owner_id)
     conn.execute("DELETE FROM flows WHERE user_id = ?", (owner_id,))
     step = _one_sync(
         conn,
@@ -420,7 +422,19 @@ def _undo_sync(
     return UndoResult.DONE
 
 
+def _flow_changes_sync(conn: sqlite3.Connection, user_id: int) -> None:
+    """Before a unit of work changes the user's flow: while an update is handled, keep the
+    flow as the update found it, so that a replay of the update reads the same question
+    (the flow is what decides what a typed answer or a flow button means)."""
+    scope = effects.CURRENT.get()
+    if scope is None:
+        return
+    row = _one_sync(conn, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
+    effects.keep_flow(conn, scope, dict(row) if row is not None else None)
+
+
 def _clear_flow_sync(conn: sqlite3.Connection, user_id: int) -> None:
+    _flow_changes_sync(conn, user_id)
     conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
 
 
@@ -672,7 +686,9 @@ class Store:
     # -- guided flows ------------------------------------------------------------------------
 
     async def get_flow(self, user_id: int) -> Flow | None:
-        row = self.db.peek(_one_sync, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
+        row: Any = self.db.peek(_one_sync, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
+        if replayed := self.db.flow_before():  # as this update first found it
+            (row,) = replayed
         if row is None:
             return None
         return Flow(
@@ -693,6 +709,7 @@ class Store:
     ) -> None:
         def work(conn: sqlite3.Connection) -> None:
             _upsert_user_sync(conn, user, now)
+            _flow_changes_sync(conn, user.id)
             conn.execute(
                 """INSERT INTO flows (user_id, kind, data, message_id, updated_at)
                    VALUES (?, ?, ?, ?, ?)

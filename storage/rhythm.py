@@ -26,10 +26,11 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from bot.domain.schedule import Due
-from storage.db import Database, fetch_one
+from storage.db import Database, fetch_one, run_on
+from storage.effects import MISSING
 from storage.models import Model, NextStep, UserIn, from_ts, to_ts
 from storage.repo import _STEP_COLS, _step
 from storage.teams import _TEAM_SELECT, Team, _team
@@ -494,6 +495,9 @@ class RhythmStore:
         """
         if status not in ("done", "dropped"):
             raise ValueError(f"not an answer: {status}")
+        done, remember = self.db.recall()  # handled again after a crash: the same answer
+        if done is not MISSING:
+            return cast(SettledStep, done)
         async with self.db.write() as conn:
             row = await fetch_one(conn, _STEP_SELECT, (step_id,))
             if row is None:
@@ -514,5 +518,7 @@ class RhythmStore:
                     {"now": to_ts(now), "contact": row["contact_id"]},
                 )
             row = await fetch_one(conn, _STEP_SELECT, (step_id,))
-        assert row is not None
-        return SettledStep(result=StepAnswer.SAVED, step=_step(row))
+            assert row is not None
+            settled = SettledStep(result=StepAnswer.SAVED, step=_step(row))
+            await run_on(conn, remember, settled)
+        return settled

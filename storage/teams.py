@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from bot.domain.outcomes import POLITE_NOS
 from bot.domain.rules import Block
@@ -29,7 +29,8 @@ from bot.domain.team import (
     workdays_from_mask,
     workdays_mask,
 )
-from storage.db import Database, fetch_one
+from storage.db import Database, fetch_one, run_on
+from storage.effects import MISSING
 from storage.models import Model, UserIn, from_ts, to_ts
 
 _TEAM_COLS = (
@@ -354,6 +355,9 @@ class TeamStore:
     ) -> tuple[Team, bool]:
         """Make the group a team (or wake up the one it was); ``True`` when it is new."""
         ts = to_ts(now)
+        done, remember = self.db.recall()  # handled again after a crash: the same answer
+        if done is not MISSING:
+            return cast(tuple[Team, bool], done)
         async with self.db.write() as conn:
             existed = await fetch_one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
             row = await fetch_one(
@@ -366,8 +370,10 @@ class TeamStore:
                     RETURNING {_TEAM_SELECT}""",
                 (chat_id, title, tz, lang, by, ts, ts),
             )
-        assert row is not None
-        return _team(row), existed is None
+            assert row is not None
+            result = _team(row), existed is None
+            await run_on(conn, remember, result)
+        return result
 
     async def set_active(self, chat_id: int, active: bool, now: datetime) -> Team | None:
         """The bot left (or came back to) the group: stop (or resume) posting there."""
@@ -424,6 +430,9 @@ class TeamStore:
         from storage.repo import Store
 
         ts = to_ts(now)
+        done, remember = self.db.recall()  # handled again after a crash: the same answer
+        if done is not MISSING:
+            return cast(JoinResult, done)
         async with self.db.write() as conn:
             await Store._upsert_user(conn, user, now)
             row = await fetch_one(
@@ -439,17 +448,24 @@ class TeamStore:
                        joined_at = excluded.joined_at, left_at = NULL""",
                 (team_id, user.id, ts),
             )
-        return JoinResult.JOINED if row is None else JoinResult.REJOINED
+            result = JoinResult.JOINED if row is None else JoinResult.REJOINED
+            await run_on(conn, remember, result)
+        return result
 
     async def leave(self, team_id: int, user_id: int, now: datetime) -> bool:
         """Mark the rep inactive in the team; their calls and history stay."""
+        done, remember = self.db.recall()  # handled again after a crash: the same answer
+        if done is not MISSING:
+            return bool(done)
         async with self.db.write() as conn:
             cursor = await conn.execute(
                 """UPDATE memberships SET active = 0, left_at = ?
                    WHERE team_id = ? AND user_id = ? AND active = 1""",
                 (to_ts(now), team_id, user_id),
             )
-            return cursor.rowcount == 1
+            left = cursor.rowcount == 1
+            await run_on(conn, remember, left)
+            return left
 
     async def members(self, team_id: int) -> list[Member]:
         rows = await self.db.fetchall(

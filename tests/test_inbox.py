@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -138,12 +138,25 @@ async def test_an_update_that_arrives_again_is_not_handled_again(bot: BotHarness
     assert count(bot.db_path, "SELECT count(*) FROM calls") == 1
 
 
+def serve_file(api: FakeBotAPI) -> None:
+    api.register_file("doc-1", "documents/doc-1", CSV)
+
+
+CSV = b"Name;Phone;Company\r\nAnna Petrova;+7 912 345-67-89;Romashka\r\nBoris;;\r\n"
+DOCUMENT = {"file_id": "doc-1", "file_unique_id": "u-doc-1", "file_name": "leads.csv"}
+
+
 async def snapshot_while_held(
-    settings: Settings, tmp_path: Path, hold: str, updates: list[dict[str, Any]]
+    settings: Settings,
+    tmp_path: Path,
+    hold: str,
+    updates: list[dict[str, Any]],
+    prepare: Callable[[FakeBotAPI], None] = lambda api: None,
 ) -> tuple[Path, list[RecordedRequest]]:
     """Run the bot on ``updates`` with the first ``hold`` request held open; copy the
     database at that moment (what a crash then leaves). Returns the copy and all requests."""
     async with FakeBotAPI() as api:
+        prepare(api)
         api.hang_next(hold)
         async with polling(settings, api):
             for update in updates:
@@ -308,3 +321,75 @@ async def test_handled_updates_are_pruned_after_a_day(bot: BotHarness) -> None:
     bot.clock.advance(timedelta(hours=25))
     await scheduler.tick(bot.app.bot)
     assert [row[0] for row in inbox_rows(bot.db_path)] == [900]
+
+
+async def replay_on(
+    copy: Path,
+    settings: Settings,
+    method: str,
+    prepare: Callable[[FakeBotAPI], None] = lambda api: None,
+) -> list[RecordedRequest]:
+    """Start on the copy (a new process after the crash); the requests it makes."""
+    restarted = settings.model_copy(update={"database": copy})
+    async with FakeBotAPI() as api:
+        prepare(api)
+        async with polling(restarted, api):
+            await api.wait_for(method)
+            await api.wait_until(lambda: all(row[5] for row in inbox_rows(copy)), timeout=5)
+        return list(api.requests)
+
+
+async def test_crash_after_an_undo_shows_removed_once(
+    settings: Settings, tmp_path: Path, api: FakeBotAPI
+) -> None:
+    async with polling(settings, api):
+        api.push_update(call_update(700, "/call Anna Petrova"))
+        api.push_update(call_update(701, "/undo"))
+        prompt = (await api.wait_for("sendMessage", 2))[1]
+    (data,) = [d for _, d in buttons(prompt) if d.startswith("u:c:")]
+    press = button_update(702, data, prompt.message_id)
+    copy, _ = await snapshot_while_held(settings, tmp_path, "editMessageText", [press])
+    assert count(copy, "SELECT count(*) FROM calls") == 0  # removed before the edit
+
+    after = await replay_on(copy, settings, "editMessageText")
+    edits = [r.params["text"] for r in after if r.method == "editMessageText"]
+    assert edits == ["🗑 Removed."]  # not "already gone"
+    assert count(copy, "SELECT count(*) FROM calls") == 0
+
+
+async def test_crash_after_an_import_reports_it_once_and_imports_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    upload = {
+        "update_id": 800,
+        "message": message_json(None, IVAN, date=START, document=DOCUMENT),
+    }
+    copy, before = await snapshot_while_held(
+        settings, tmp_path, "sendMessage", [upload], prepare=serve_file
+    )
+    (report,) = [r.params["text"] for r in before if r.method == "sendMessage"]
+    assert count(copy, "SELECT count(*) FROM contacts") == 2  # committed before the report
+
+    after = await replay_on(copy, settings, "sendMessage", prepare=serve_file)
+    assert [r.params["text"] for r in after if r.method == "sendMessage"] == [report]
+    assert count(copy, "SELECT count(*) FROM contacts") == 2  # not imported twice
+
+
+async def test_crash_after_a_next_step_is_saved_from_its_flow_confirms_it_once(
+    settings: Settings, tmp_path: Path, api: FakeBotAPI
+) -> None:
+    async with polling(settings, api):
+        api.push_update(call_update(1000, "/nextstep Anna Petrova; tomorrow 15:00"))
+        (question,) = await api.wait_for("sendMessage")
+    assert "what" in question.params["text"].lower()  # the flow asks for the action
+    answer = {"update_id": 1001, "message": message_json("demo at their office", IVAN, date=START)}
+    copy, _ = await snapshot_while_held(settings, tmp_path, "sendMessage", [answer])
+    assert count(copy, "SELECT count(*) FROM next_steps") == 1
+    assert count(copy, "SELECT count(*) FROM flows") == 0  # the save closed the flow
+
+    after = await replay_on(copy, settings, "sendMessage")
+    (confirmation,) = [r.params["text"] for r in after if r.method == "sendMessage"]
+    assert "The ball came back" in confirmation and "Demo at their office" in confirmation
+    assert "already" not in confirmation  # the reply the first run would have sent
+    assert count(copy, "SELECT count(*) FROM next_steps") == 1
+    assert count(copy, "SELECT balls FROM day_counts") == 1
