@@ -78,11 +78,16 @@ async def _check_database(settings: Settings) -> str:
     try:
         row = await db.fetchone("PRAGMA user_version")
         version = int(row[0]) if row else 0
+        row = await db.fetchone("SELECT count(*) FROM inbox WHERE done_at IS NULL")
+        pending = int(row[0]) if row else 0
     finally:
         await db.close()
     if version != LATEST:
         raise RuntimeError(f"schema version {version}, expected {LATEST}")
-    return f"{settings.database} opened, schema version {version}"
+    return (
+        f"{settings.database} opened, schema version {version}, "
+        f"{pending} update(s) waiting in the inbox"
+    )
 
 
 async def _check_telegram(settings: Settings) -> str:

@@ -109,12 +109,6 @@ class InboxStore:
             )
             return cursor.rowcount
 
-    def pending_count(self) -> int:
-        row = self.db.peek(
-            lambda conn: conn.execute("SELECT count(*) FROM inbox WHERE done_at IS NULL").fetchone()
-        )
-        return int(row[0])
-
 
 def forget_sync(conn: sqlite3.Connection, user_id: int, current: int | None = None) -> None:
     """Delete the updates the user sent, and those of their private chat (``/forget``).

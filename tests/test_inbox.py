@@ -393,3 +393,12 @@ async def test_crash_after_a_next_step_is_saved_from_its_flow_confirms_it_once(
     assert "already" not in confirmation  # the reply the first run would have sent
     assert count(copy, "SELECT count(*) FROM next_steps") == 1
     assert count(copy, "SELECT balls FROM day_counts") == 1
+
+
+async def test_check_tells_how_many_updates_wait(settings: Settings, api: FakeBotAPI) -> None:
+    app = await start_app(settings, api, ManualClock(START))
+    await stop_app(app)
+    seed_pending(settings.database, [(call_update(40, "/call Anna"), 0)])
+    out: list[str] = []
+    assert await ops.check(settings, offline=True, out=out.append) == 0
+    assert "1 update(s) waiting in the inbox" in out[1]

@@ -34,7 +34,7 @@ async def test_check_passes_with_one_line_per_check(api: FakeBotAPI, tmp_path: P
         "ok    telegram",
     ]
     assert "long polling" in verdicts[0]
-    assert f"schema version {LATEST}" in verdicts[1]
+    assert f"schema version {LATEST}, 0 update(s) waiting in the inbox" in verdicts[1]
     assert "@ballback_test_bot" in verdicts[2]
     assert [r.method for r in api.requests] == ["getMe"]
     assert TOKEN not in out + err
