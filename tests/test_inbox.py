@@ -402,3 +402,65 @@ async def test_check_tells_how_many_updates_wait(settings: Settings, api: FakeBo
     out: list[str] = []
     assert await ops.check(settings, offline=True, out=out.append) == 0
     assert "1 update(s) waiting in the inbox" in out[1]
+
+
+def test_stored_ids_agree_with_telegrams_effective_chat_and_user() -> None:
+    """The ids stored from the raw JSON are the ones python-telegram-bot's parsed update
+    gives: the chat's order in a replay is the order the processor keeps."""
+    from telegram import Bot, Update
+
+    from bot.inbox import Inbox
+
+    group = {"id": -100, "type": "supergroup", "title": "Sales"}
+    samples: list[dict[str, Any]] = [
+        call_update(1, "/call Anna"),
+        {"update_id": 2, "edited_message": message_json("x", OLGA, date=START, edit_date=1)},
+        button_update(3, "o:1:na", 7),
+        {
+            "update_id": 4,
+            "callback_query": {
+                "id": "q",
+                "from": IVAN.as_dict(),
+                "chat_instance": "1",
+                "inline_message_id": "im",
+                "data": "x",
+            },
+        },
+        {
+            "update_id": 5,
+            "my_chat_member": {
+                "chat": group,
+                "from": IVAN.as_dict(),
+                "date": 1,
+                "old_chat_member": {
+                    "status": "left",
+                    "user": {"id": 1000, "is_bot": True, "first_name": "B"},
+                },
+                "new_chat_member": {
+                    "status": "member",
+                    "user": {"id": 1000, "is_bot": True, "first_name": "B"},
+                },
+            },
+        },
+        {
+            "update_id": 6,
+            "poll_answer": {
+                "poll_id": "p",
+                "user": OLGA.as_dict(),
+                "option_ids": [0],
+                "option_persistent_ids": ["a"],
+            },
+        },
+    ]
+    inbox = Inbox(store=None, clock=ManualClock(START))  # type: ignore[arg-type]
+    inbox.arrived(samples)
+    bot = Bot("123:abc")
+    for sample in samples:
+        update = Update.de_json(sample, bot)
+        chat, user = update.effective_chat, update.effective_user
+        stored = inbox._batch[sample["update_id"]]
+        assert (stored.chat_id, stored.user_id) == (
+            chat.id if chat else None,
+            user.id if user else None,
+        ), sample
+        assert json.loads(stored.payload) == sample
