@@ -6,6 +6,8 @@ PTB then calls ``POST {base_url}{token}/{method}``. Every call is recorded in
 with long polling and ``offset`` confirmation like the real server. :meth:`fail_next` injects
 Bot API errors, and ``enforce_limits=True`` answers 429 when the bot exceeds Telegram's
 broadcast limits (30 sends/s overall, 20 sends/min to one group) and records a violation.
+:meth:`hang_next` makes the server take a request and never answer it (as when Telegram got it
+and the answer was lost with the bot's process); :meth:`wait_until` waits for any condition.
 
 It has no pytest dependency, so a benchmark script can use it too::
 
@@ -125,6 +127,12 @@ class LimitViolation:
 
 
 @dataclass
+class _Hang:
+    match: Callable[[dict[str, Any]], bool] | None
+    times: int
+
+
+@dataclass
 class _Failure:
     status: int
     description: str
@@ -206,6 +214,9 @@ class FakeBotAPI:
         self._message_ids = itertools.count(1)
         self._file_ids_counter = itertools.count(1)
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._hangs: dict[str, list[_Hang]] = defaultdict(list)
+        self._released = asyncio.Event()  # set on stop: hung requests get their (error) answer
+        self.hung: list[RecordedRequest] = []  # requests held open by hang_next, in order
         self._sends: deque[float] = deque()
         self._group_sends: dict[int, deque[float]] = defaultdict(deque)
         self._new_update = _Signal()
@@ -227,10 +238,12 @@ class FakeBotAPI:
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         self._closing = False
+        self._released = asyncio.Event()
 
     async def stop(self) -> None:
         self._closing = True
         self._new_update.notify()  # let pending long polls answer before the runner closes
+        self._released.set()  # and hung requests
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -283,6 +296,32 @@ class FakeBotAPI:
             _Failure(status, description, retry_after, migrate_to_chat_id, times)
         )
 
+    def hang_next(
+        self,
+        method: str,
+        *,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Never answer the next ``times`` calls of ``method`` (those whose params ``match``).
+
+        Each is recorded (in :attr:`requests` and :attr:`hung`) as usual, so for the test
+        Telegram got it; then it is held open until the server stops, and answered with a 502.
+        """
+        self._hangs[method].append(_Hang(match, times))
+
+    def _take_hang(self, record: RecordedRequest) -> bool:
+        hangs = self._hangs.get(record.method)
+        if not hangs:
+            return False
+        for hang in hangs:
+            if hang.match is None or hang.match(record.params):
+                hang.times -= 1
+                if hang.times <= 0:
+                    hangs.remove(hang)
+                return True
+        return False
+
     def register_file(self, file_id: str, path: str, content: bytes) -> None:
         """Make ``getFile(file_id)`` answer with ``path`` and serve ``content`` there."""
         self.files[file_id] = path
@@ -304,6 +343,15 @@ class FakeBotAPI:
             seen = [r.method for r in self.requests]
             raise TimeoutError(f"expected {count} x {method} within {timeout}s, saw {seen}")
         return self.calls(method)
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> bool:
+        """Wait until ``predicate()`` holds, checked again on every request that arrives;
+        ``False`` if it still does not after ``timeout`` seconds (nothing is raised)."""
+        return await self._new_request.wait_until(predicate, timeout)
 
     # -- HTTP handlers -----------------------------------------------------------------------
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -331,6 +379,14 @@ class FakeBotAPI:
                     params[name] = _decode(name, str(value))
         record = RecordedRequest(method, params, arrived, files, token[3:], request.content_type)
         self.requests.append(record)
+        if self._take_hang(record):
+            self.hung.append(record)
+            record.status = 0  # not answered (yet)
+            self._new_request.notify()
+            await self._released.wait()
+            response = _error(502, "Bad Gateway: the fake server stopped")
+            record.status = response.status
+            return response
         self._new_request.notify()
         response = await self._respond(record)
         record.status = response.status

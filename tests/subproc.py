@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 from tests.conftest import TOKEN
 from tests.fakeapi import FakeBotAPI
@@ -28,7 +29,15 @@ def bot_env(api: FakeBotAPI, database: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def start_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+async def start_cli(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    stdout: int | IO[Any] = asyncio.subprocess.PIPE,
+    stderr: int | IO[Any] = asyncio.subprocess.PIPE,
+) -> asyncio.subprocess.Process:
+    """Start ``python -m bot ARGS``; its output goes to pipes unless told otherwise (a file,
+    for a process nobody reads from while it runs)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -37,8 +46,8 @@ async def start_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subpr
         env=env,
         cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=stdout,
+        stderr=stderr,
     )
 
 
