@@ -30,7 +30,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["CURRENT", "MISSING", "UpdateScope", "recall", "record"]
+__all__ = ["CURRENT", "MISSING", "UpdateScope", "flow_before", "keep_flow", "recall", "record"]
 
 log = logging.getLogger(__name__)
 
