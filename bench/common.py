@@ -19,9 +19,27 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tests.fakeapi import FakeBotAPI, RecordedRequest
+
+
+class BotAPI(Protocol):
+    """What a bot process needs of its fake Bot API: ``FakeBotAPI`` or ``bench.leanapi``'s."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def base_file_url(self) -> str: ...
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = ...,
+        timeout: float = ...,  # noqa: ASYNC109
+    ) -> Any: ...
+
 
 REPO = Path(__file__).resolve().parent.parent
 # Another checkout of Ballback to run as the bot kind "baseline" (before/after comparisons).
@@ -128,16 +146,23 @@ def track(api: FakeBotAPI) -> Tracker:
 # -- bot processes --------------------------------------------------------------------------------
 
 
-def bot_command(kind: str, api: FakeBotAPI, profile: Path | None = None) -> list[str]:
+def bot_command(kind: str, api: BotAPI, profile: Path | None = None) -> list[str]:
+    """``profile``: the file for the profile of the bot's whole run, by cProfile, or by
+    pyinstrument (sampling, less distortion of many small calls) when ``BENCH_PROFILER`` is
+    ``pyinstrument`` (``.html``, ``.txt``, or pstats for ``.prof``, as the file's name ends)."""
     python = [sys.executable]
-    if profile is not None:  # cProfile writes its stats when the bot exits on SIGTERM
+    if profile is not None and os.environ.get("BENCH_PROFILER") == "pyinstrument":
+        python += ["-m", "pyinstrument", "-i", "0.0002", "-o", str(profile), "--show-all"]
+        if profile.suffix == ".prof":  # sampled, but readable with pstats like cProfile's
+            python += ["-r", "pstats"]
+    elif profile is not None:  # cProfile writes its stats when the bot exits on SIGTERM
         python += ["-m", "cProfile", "-o", str(profile)]
     if kind in ("ballback", "baseline"):
         return [*python, "-m", "bot", "run"]
     return [*python, "-m", "bench.bots", kind, api.base_url]
 
 
-def bot_env(api: FakeBotAPI, database: Path, **extra: str) -> dict[str, str]:
+def bot_env(api: BotAPI, database: Path, **extra: str) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO),
@@ -154,7 +179,7 @@ class BotProcess:
     """One bot under test, started with ``start`` and stopped with SIGTERM."""
 
     def __init__(
-        self, kind: str, api: FakeBotAPI, workdir: Path, profile: Path | None = None, **env: str
+        self, kind: str, api: BotAPI, workdir: Path, profile: Path | None = None, **env: str
     ) -> None:
         self.kind = kind
         self.profile = profile

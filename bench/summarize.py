@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.latency import LABELS
+from bench.latency import LABELS, label, parse_bot
 
 KEYS = (
     "reply_p50_ms",
@@ -40,7 +40,8 @@ def load(paths: list[Path]) -> list[dict[tuple[str, int], dict[str, Any]]]:
 def main() -> None:
     runs = load([Path(arg) for arg in sys.argv[1:]])
     keys = sorted(
-        {key for run in runs for key in run}, key=lambda k: (k[1], list(LABELS).index(k[0]))
+        {key for run in runs for key in run},
+        key=lambda k: (k[1], list(LABELS).index(parse_bot(k[0])[0]), k[0]),
     )
     print(f"median of {len(runs)} runs\n")
     print(
@@ -51,7 +52,7 @@ def main() -> None:
     for key in keys:
         m = {k: statistics.median(run[key][k] for run in runs if key in run) for k in KEYS}
         print(
-            f"| {LABELS[key[0]]} | {key[1]} | {m['reply_p50_ms']:.2f} ms | "
+            f"| {label(key[0])} | {key[1]} | {m['reply_p50_ms']:.2f} ms | "
             f"{m['reply_p99_ms']:.2f} ms | {m['button_p50_ms']:.2f} ms | "
             f"{m['button_p99_ms']:.2f} ms | {m['sequential_updates_per_s']:.0f} | "
             f"{m['burst_updates_per_s']:.0f} | {m['cpu_ms_per_update']:.2f} ms | "
