@@ -105,8 +105,7 @@ def replaying() -> bool:
     """The update being handled was handled before, up to a crash or a failed reply: what it
     saved then is saved already (``storage/effects.py``), and the reply is to be sent again.
     Checks that turn away a repeated button press must let it through."""
-    scope = effects.CURRENT.get()
-    return scope is not None and scope.replay
+    return effects.replaying()
 
 
 def deep_link(username: str | None, command: str) -> str:

@@ -228,6 +228,8 @@ class Database:
         kwargs: dict[str, Any],
     ) -> T:
         seq = scope.next_unit()
+        if effects.is_repeatable(fn):
+            return await self.bookkeeping(fn, *args, **kwargs)
         name = getattr(fn, "__qualname__", "unit")
         if scope.replay:
             done = effects.recall(self._require(self._inline), scope, seq, name)

@@ -27,10 +27,22 @@ import contextvars
 import logging
 import pickle
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-__all__ = ["CURRENT", "MISSING", "UpdateScope", "flow_before", "keep_flow", "recall", "record"]
+__all__ = [
+    "CURRENT",
+    "MISSING",
+    "UpdateScope",
+    "flow_before",
+    "is_repeatable",
+    "keep_flow",
+    "recall",
+    "record",
+    "repeatable",
+    "replaying",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +79,27 @@ class UpdateScope:
 CURRENT: contextvars.ContextVar[UpdateScope | None] = contextvars.ContextVar(
     "ballback_update", default=None
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
+_REPEATABLE = "__ballback_repeatable__"
+
+
+def repeatable(fn: F) -> F:
+    """Mark a unit of work that returns the same when it runs again for the same update (an
+    upsert, a row keyed by the update's message): it is not recorded, which saves a pickle and
+    an insert on the hot path. It still counts as a unit, so the others keep their numbers."""
+    setattr(fn, _REPEATABLE, True)
+    return fn
+
+
+def is_repeatable(fn: Callable[..., Any]) -> bool:
+    return getattr(fn, _REPEATABLE, False) is True
+
+
+def replaying() -> bool:
+    """The update being handled was handled before, up to a crash or a failed reply."""
+    scope = CURRENT.get()
+    return scope is not None and scope.replay
 
 
 def recall(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str) -> Any:

@@ -250,6 +250,7 @@ def _insert_call_sync(
     return LoggedCall(call=_call(row), contact=contact, created=True)
 
 
+@effects.repeatable
 def _log_call_sync(
     conn: sqlite3.Connection,
     user: UserIn,
@@ -264,8 +265,8 @@ def _log_call_sync(
     src_message: int,
 ) -> LoggedCall:
     existing = _call_by_source_sync(conn, src_chat, src_message)
-    if existing is not None:
-        return existing
+    if existing is not None:  # this message logged it: a double delivery, or this update's replay
+        return existing.model_copy(update={"created": effects.replaying()})
     _upsert_user_sync(conn, user, when.at)
     contact = _ensure_contact_sync(
         conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=when.at
@@ -273,6 +274,7 @@ def _log_call_sync(
     return _insert_call_sync(conn, contact, note, when, src_chat, src_message)
 
 
+@effects.repeatable
 def _log_call_to_sync(
     conn: sqlite3.Connection,
     user: UserIn,
@@ -295,6 +297,7 @@ def _log_call_to_sync(
     return _insert_call_sync(conn, _contact(row), None, when, src_chat, src_message)
 
 
+@effects.repeatable
 def _set_outcome_sync(
     conn: sqlite3.Connection, owner_id: int, call_id: int, outcome: str
 ) -> tuple[OutcomeResult, Call | None, Contact | None]:
@@ -309,6 +312,8 @@ def _set_outcome_sync(
     contact = _contact(contact_row) if contact_row else None
     if row["outcome"] is not None:
         same = row["outcome"] == outcome
+        if same and effects.replaying():  # saved by this very press before a crash
+            return OutcomeResult.SAVED, _call(row), contact
         result = OutcomeResult.ALREADY if same else OutcomeResult.DIFFERENT
         return result, _call(row), contact
     row = _one_sync(
@@ -320,6 +325,7 @@ def _set_outcome_sync(
     return OutcomeResult.SAVED, _call(row), contact
 
 
+@effects.repeatable
 def _save_next_step_sync(
     conn: sqlite3.Connection,
     owner_id: int,
@@ -361,8 +367,15 @@ def _save_next_step_sync(
             src_message,
         ),
     )
-    if row is None:
-        return None
+    if row is None:  # this message saved one already
+        if not effects.replaying():  # a double delivery: nothing more to say
+            return None
+        row = _one_sync(  # this very update saved it before a crash: the same answer
+            conn,
+            "SELECT id FROM next_steps WHERE src_chat = ? AND src_message = ?",
+            (src_chat, src_message),
+        )
+        assert row is not None
     step_id = row["id"]
     if replaces is not None:
         conn.execute(
@@ -433,6 +446,7 @@ def _flow_changes_sync(conn: sqlite3.Connection, user_id: int) -> None:
     effects.keep_flow(conn, scope, dict(row) if row is not None else None)
 
 
+@effects.repeatable
 def _clear_flow_sync(conn: sqlite3.Connection, user_id: int) -> None:
     _flow_changes_sync(conn, user_id)
     conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
@@ -499,6 +513,7 @@ class Store:
         phone: str | None,
         now: datetime,
     ) -> Contact:
+        @effects.repeatable
         def work(conn: sqlite3.Connection) -> Contact:
             _upsert_user_sync(conn, user, now)
             return _ensure_contact_sync(
@@ -595,6 +610,7 @@ class Store:
         return await self.db.transaction(_set_outcome_sync, owner_id, call_id, outcome)
 
     async def set_callback(self, owner_id: int, contact_id: int, when: datetime | None) -> bool:
+        @effects.repeatable
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE contacts SET callback_at = ? WHERE id = ? AND owner_id = ?",
@@ -707,6 +723,7 @@ class Store:
         now: datetime,
         message_id: int | None = None,
     ) -> None:
+        @effects.repeatable
         def work(conn: sqlite3.Connection) -> None:
             _upsert_user_sync(conn, user, now)
             _flow_changes_sync(conn, user.id)

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import NamedTuple, cast
 
 from bot.domain.schedule import Due
+from storage import effects
 from storage.db import Database, fetch_one, run_on
 from storage.effects import MISSING
 from storage.models import Model, NextStep, UserIn, from_ts, to_ts
@@ -163,6 +164,7 @@ def _item(row: sqlite3.Row) -> OutboxItem:
     )
 
 
+@effects.repeatable
 def _opened_sync(conn: sqlite3.Connection, user_id: int, now: int) -> bool:
     cursor = conn.execute(
         """UPDATE users SET opened_at = coalesce(opened_at, ?), unreachable_at = NULL
