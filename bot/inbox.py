@@ -5,15 +5,21 @@ it has queued it, and a webhook answers ``200`` as soon as the update is queued:
 the queue, or half-handled, dies with the process. Here every update is written to the
 database first, and only then queued:
 
-* **Arrival.** Both ways in end in ``update_queue.put``, before Telegram is told: the poller
-  puts a batch into the queue before it asks for the next one (which confirms the batch), the
-  webhook before it answers. :class:`InboxQueue` stores the update there. In long polling the
-  whole batch is stored in one transaction, from the JSON Telegram sent
-  (:class:`CapturingRequest` keeps it; re-serialising a parsed ``Update`` costs 15 times
-  more). An update that is stored already (Telegram sends a batch again when the process died
-  before confirming it) is not queued again.
+* **Arrival.** Both ways in end in ``update_queue.put``: the poller puts a batch into the
+  queue before it asks for the next one (which confirms the batch), the webhook before it
+  answers. :class:`InboxQueue` admits the update there: one that is stored already (Telegram
+  sends a batch again when the process died before confirming it) is not queued again; a new
+  one is stored from the JSON Telegram sent (:class:`CapturingRequest` keeps it;
+  re-serialising a parsed ``Update`` costs 15 times more). The rows *ride* with the next
+  write transaction (``storage/db.py``), which is usually the update's own first unit of
+  work: one commit for both. Whatever still waits is committed before the next
+  ``getUpdates`` goes out and before the webhook's ``200`` (:meth:`Inbox.stored`), so
+  Telegram is never told about an update that is not on disk, and an update's writes never
+  reach the disk without its inbox row.
 * **Done.** :meth:`Inbox.handle` runs each update's handling (inside its chat's turn, see
-  ``bot/updates.py``) and marks the update done when it is over, replies included.
+  ``bot/updates.py``) and marks the update done when it is over, replies included; the mark
+  rides with the next transaction (the chat's next update's, usually) or goes alone within
+  a few milliseconds.
 * **Replay.** On start, before polling or the webhook begins, the updates stored and not done
   are queued again, oldest first, so each chat's order holds. Handling them again applies
   nothing twice: each unit of work an update commits records its result with it, and a replay
@@ -27,8 +33,9 @@ database first, and only then queued:
 * **Housekeeping.** Done rows are kept a day (Telegram redelivers an unconfirmed batch at
   most that late) and pruned by the rhythm's tick; ``/forget`` deletes the user's rows.
 
-What is left: a crash after a reply reached Telegram and before its update was marked done
-sends that one reply again after the restart (nothing is written twice). The inbox is as
+What is left: a crash after a reply reached Telegram and before its update's "done" was
+committed (a few milliseconds) sends that reply again after the restart (nothing is written
+twice). The inbox is as
 durable as every other write: committed in WAL mode with ``synchronous=NORMAL``, it survives
 the process being killed; a power cut can lose the last transactions before a checkpoint.
 """
@@ -38,7 +45,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -62,6 +70,7 @@ MAX_ATTEMPTS = 3  # handlings of one update, crashes included, before it is give
 RETRY_PAUSES = (0.5, 2.0)  # seconds before the 2nd and 3rd in-process attempt
 MAX_RETRY_AFTER = 30.0  # flood control asking for longer than this: give up at once
 STORE_PAUSES = (0.1, 5.0)  # first and longest wait while the database refuses an arrival
+RIDE_TURNS = 4  # event-loop turns an arrival waits to go with its update's first unit of work
 
 
 def transient(error: BaseException | None) -> bool:
@@ -116,6 +125,7 @@ class CapturingRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        await self._inbox.stored()  # this request confirms the last batch to Telegram
         return await self._inner.do_request(
             url,
             method,
@@ -134,6 +144,14 @@ class CapturingRequest(BaseRequest):
         return data
 
 
+class Admitted(Enum):
+    """What became of an update that arrived."""
+
+    BATCH = "batch"  # new, from a getUpdates batch: stored before the next getUpdates
+    ALONE = "alone"  # new, on its own (a webhook's): stored before ``put`` returns
+    SEEN = "seen"  # stored before: not queued again
+
+
 class InboxQueue(asyncio.Queue[object]):
     """The application's update queue: an update is stored before ``put`` returns."""
 
@@ -142,9 +160,15 @@ class InboxQueue(asyncio.Queue[object]):
         self._inbox = inbox
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not await self._inbox.admit(item):
+        if not isinstance(item, Update):
+            await super().put(item)
+            return
+        admitted = await self._inbox.admit(item)
+        if admitted is Admitted.SEEN:
             return  # stored before: handled, or queued again at start
         await super().put(item)
+        if admitted is Admitted.ALONE:  # a webhook's: stored before the 200 answer
+            await self._inbox.stored()
 
 
 class Inbox:
@@ -164,6 +188,7 @@ class Inbox:
         self._batch: dict[int, Arrival] = {}  # the last getUpdates batch, not stored yet
         self._fresh: set[int] = set()  # stored with its batch, not yet queued
         self._replayed: set[int] = set()  # queued again at start, not yet done
+        self._unstored: set[int] = set()  # admitted, their rows not yet committed
 
     def request(self, inner: BaseRequest) -> CapturingRequest:
         return CapturingRequest(inner, self)
@@ -180,16 +205,19 @@ class Inbox:
                 batch[update_id] = Arrival(update_id, chat, user, payload)
         self._batch = batch
 
-    async def admit(self, update: Update) -> bool:
-        """Store the update (with the rest of its batch); whether it is new and to be queued."""
+    async def admit(self, update: Update) -> Admitted:
+        """Whether the update is new (to be queued); if so, it is stored with the next write
+        transaction (see :meth:`stored`), its batch with it."""
         update_id = update.update_id
         if update_id in self._fresh:
             self._fresh.discard(update_id)
-            return True
+            return Admitted.BATCH
         batch, self._batch = self._batch, {}
+        kind = Admitted.BATCH
         if update_id in batch:
             arrivals = list(batch.values())
-        else:  # a webhook's update, or a batch that came through another request object
+        else:
+            kind = Admitted.ALONE  # a webhook's update (or a batch from another request)
             self._batch = batch
             chat, user = update.effective_chat, update.effective_user
             arrivals = [
@@ -200,30 +228,64 @@ class Inbox:
                     update.to_json(),
                 )
             ]
-        fresh = await self._store(arrivals)
-        new = update_id in fresh
-        self._fresh.update(u for u in fresh if u != update_id)
-        if not new:
+        ids = [a.update_id for a in arrivals]
+        seen = self._unstored.intersection(ids) | await self._known(ids)
+        fresh = [a for a in arrivals if a.update_id not in seen]
+        if fresh:
+            self._unstored.update(a.update_id for a in fresh)
+            self.store.store_soon(fresh, self.clock.now(), self._committed)
+        self._fresh.update(a.update_id for a in fresh if a.update_id != update_id)
+        if update_id in seen:
             log.info("update %d arrived again: handled already or queued, not queued", update_id)
-        return new
+            return Admitted.SEEN
+        return kind
 
-    async def _store(self, arrivals: list[Arrival]) -> list[int]:
-        """Store, or wait until the database takes them: until then Telegram is not told the
-        updates arrived (the poller does not ask for more, the webhook does not answer), so it
-        keeps them and nothing is lost."""
+    async def _known(self, update_ids: list[int]) -> set[int]:
+        """Stored already; while the database cannot say, wait: the update is not confirmed
+        to Telegram meanwhile (see :meth:`stored`)."""
         pause = STORE_PAUSES[0]
         while True:
             try:
-                return await self.store.store(arrivals, self.clock.now())
+                return self.store.known(update_ids)
+            except Exception as exc:
+                log.error("cannot read the inbox, retrying in %.1f s: %s", pause, exc)
+            await self.sleep(pause)
+            pause = min(pause * 2, STORE_PAUSES[1])
+
+    def _committed(self, arrivals: Sequence[Arrival]) -> None:
+        self._unstored.difference_update(a.update_id for a in arrivals)
+
+    async def stored(self) -> None:
+        """Return once every update admitted so far is committed: before the next
+        ``getUpdates`` (which tells Telegram the last batch arrived) and before a webhook's
+        ``200``.
+
+        The handlers get a few turns of the event loop first, so that an update's arrival
+        usually goes with its own first unit of work, in one commit. Until the database takes
+        them, this waits (and retries): Telegram keeps the updates meanwhile, nothing is lost.
+        """
+        for _ in range(RIDE_TURNS):
+            if not self._unstored:
+                return
+            await asyncio.sleep(0)
+        pause = STORE_PAUSES[0]
+        db = self.store.db
+        while self._unstored:
+            try:
+                if not db.is_open:
+                    raise RuntimeError("the database is closed")
+                await db.flush()
+                if self._unstored:  # their carrier failed and gave them back: go again
+                    await asyncio.sleep(0)
             except Exception as exc:
                 log.error(
-                    "could not store update(s) %s, retrying in %.1f s: %s",
-                    ",".join(str(a.update_id) for a in arrivals[:5]),
+                    "could not store %d update(s), retrying in %.1f s: %s",
+                    len(self._unstored),
                     pause,
                     exc,
                 )
-            await self.sleep(pause)
-            pause = min(pause * 2, STORE_PAUSES[1])
+                await self.sleep(pause)
+                pause = min(pause * 2, STORE_PAUSES[1])
 
     # -- start ------------------------------------------------------------------------------
 
@@ -287,10 +349,10 @@ class Inbox:
         finally:
             effects.CURRENT.reset(token)
         self._replayed.discard(update_id)
-        try:
-            await self.store.finish(update_id, self.clock.now(), outcome)
-        except Exception:  # the database went away: it is handled again on the next start
-            log.exception("update %d: handled, but could not be marked done", update_id)
+        # Goes with the next transaction (usually the next update's first): a crash before
+        # then repeats this update's reply, and writes nothing twice.
+        recorded = scope.recorded or scope.replay  # a replay's may come from the last run
+        self.store.finish_soon(update_id, self.clock.now(), outcome, recorded)
 
     @staticmethod
     def _pause(error: BaseException | None, attempt: int) -> float | None:

@@ -34,7 +34,7 @@ from handlers.common import (
     reply,
     strip_keyboard,
 )
-from storage.models import Contact, LoggedCall
+from storage.models import Call, Contact, LoggedCall
 from storage.repo import OutcomeResult
 
 FLOW_CALLBACK = "cb"  # the optional "when should you call back?" question
@@ -254,6 +254,19 @@ async def _refuse(query: CallbackQuery, lang: Lang, key: str, **values: object) 
     await query.answer(t(lang, key, **values), show_alert=True)
 
 
+async def ask_next_step(update: Update, context: BallbackContext, who: Actor, call: Call) -> None:
+    """ "Agreed on a Next Step" under a call without an outcome yet: ask for it, in place."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    await query.answer()
+    flow = nextsteps.live_flow(await context.services.store.get_flow(who.id), who)
+    if flow and flow.kind == nextsteps.FLOW and flow.message_id == query.message.message_id:
+        return  # a double tap: the flow is already asking on this message
+    await nextsteps.start_flow(
+        update, context, who, contact_id=call.contact_id, call_id=call.id, edit=True
+    )
+
+
 async def outcome_chosen(update: Update, context: BallbackContext) -> None:
     own = await nextsteps.own_button(update, context)
     if own is None:
@@ -263,23 +276,22 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
     store = context.services.store
     _, call_text, code = callback_data.split(":")
     outcome = Outcome.parse(code)
-    call = await store.get_call(int(call_text))
-    if outcome is None or call is None:
+    if outcome is None:
         await _refuse(query, who.lang, "button.stale")
         return
-    if call.owner_id != who.id:
-        await _refuse(query, who.lang, "button.not_yours")
-        return
-    if outcome is Outcome.NEXT_STEP and call.outcome is None:
-        await query.answer()
-        flow = nextsteps.live_flow(await store.get_flow(who.id), who)
-        if flow and flow.kind == nextsteps.FLOW and flow.message_id == query.message.message_id:
-            return  # a double tap: the flow is already asking on this message
-        await nextsteps.start_flow(
-            update, context, who, contact_id=call.contact_id, call_id=call.id, edit=True
-        )
-        return
-    result, saved, contact = await store.set_outcome(who.id, call.id, outcome.value)
+    if outcome is Outcome.NEXT_STEP:  # the others are checked by set_outcome itself
+        call = await store.get_call(int(call_text))
+        if call is None:
+            await _refuse(query, who.lang, "button.stale")
+            return
+        if call.owner_id != who.id:
+            await _refuse(query, who.lang, "button.not_yours")
+            return
+        if call.outcome is None:
+            await ask_next_step(update, context, who, call)
+            return
+    result, saved, contact = await store.set_outcome(who.id, int(call_text), outcome.value)
+
     if result is OutcomeResult.NOT_OWNER:
         await _refuse(query, who.lang, "button.not_yours")
         return
@@ -302,8 +314,8 @@ async def outcome_chosen(update: Update, context: BallbackContext) -> None:
         await answer_and_edit(query, text)
         return
     text += "\n" + t(who.lang, "result.callback_ask")
-    await answer_and_edit(query, text, callback_keyboard(who.lang, call.id))
-    data = {"contact_id": contact.id, "call_id": call.id}
+    await answer_and_edit(query, text, callback_keyboard(who.lang, saved.id))
+    data = {"contact_id": contact.id, "call_id": saved.id}
     await nextsteps.open_flow(context, who, FLOW_CALLBACK, data, query.message.message_id)
 
 

@@ -25,6 +25,12 @@ few hundred inline commits. Durability is unchanged: a unit of work is committed
 ``synchronous=NORMAL``) before ``transaction`` returns. Queries that scan (reports, exports)
 keep using :meth:`Database.fetchall` on the reader's thread, so the loop stays responsive.
 
+Small bookkeeping writes that every update makes (the durable inbox's rows: an update's arrival,
+its "done") *ride* (:meth:`Database.ride`): they are written inside whichever write transaction
+comes next, usually the update's own first unit of work, so they cost no commit of their own,
+or in one of their own a few milliseconds later (:data:`RIDE_WINDOW`) if nothing comes. A
+transaction that rolls back gives its riders back to the next one.
+
 The write lock is not re-entrant: never open a ``write()`` or ``transaction()`` inside another.
 """
 
@@ -36,7 +42,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -84,6 +90,7 @@ PRAGMAS = (
 # The inline connection: never waits for a lock, never checkpoints on the event loop.
 INLINE_PRAGMAS = (*PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 CHECKPOINT_EVERY = 200  # inline commits between two background WAL checkpoints
+RIDE_WINDOW = 0.005  # seconds a rider waits for a transaction to go with before going alone
 # STRICT tables need 3.37; RETURNING and aggregate FILTER are older than that.
 MIN_SQLITE = (3, 37, 0)
 
@@ -115,6 +122,9 @@ class Database:
         self._lock = asyncio.Lock()
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
+        self._riders: list[Rider] = []  # small writes that go with the next transaction
+        self._ride_timer: asyncio.TimerHandle | None = None
+        self._ride_task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Open the connections and migrate the schema; :class:`StorageError` if impossible."""
@@ -158,6 +168,14 @@ class Database:
         return conn
 
     async def close(self) -> None:
+        if self._inline is not None:
+            try:
+                await self.flush()  # nothing that rides is left behind by a clean stop
+            except Exception:
+                log.exception("could not write the last bookkeeping before closing")
+        if self._ride_timer is not None:
+            self._ride_timer.cancel()
+            self._ride_timer = None
         async with self._lock:
             if self._checkpoint is not None:
                 await self._checkpoint
@@ -180,13 +198,18 @@ class Database:
         async with self._lock:
             conn = self._require(self._writer)
             await conn.execute("BEGIN IMMEDIATE")
+            riders, self._riders = self._riders, []
             try:
+                if riders:
+                    await run_on(conn, _write_riders, riders)
                 yield conn
             except BaseException:
                 await conn.rollback()
+                self._unride(riders)
                 raise
             else:
                 await conn.commit()
+                _committed(riders)
 
     async def transaction(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(conn, ...)`` as one write transaction: committed when it returns, rolled back
@@ -209,16 +232,72 @@ class Database:
         inbox's own rows, written around the handling."""
         async with self._lock:
             inline = self._require(self._inline)
+            riders, self._riders = self._riders, []
             try:
-                inline.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                    raise
-                # Another process holds the write lock: wait for it off the event loop.
-                return await run_on(self._require(self._writer), _in_transaction, fn, args, kwargs)
-            result = _commit_or_roll_back(inline, fn, args, kwargs)
-            self._committed()
+                try:
+                    inline.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                        raise
+                    # Another process holds the write lock: wait for it off the event loop.
+                    writer = self._require(self._writer)
+                    result = await run_on(writer, _in_transaction, fn, args, kwargs, riders)
+                else:
+                    result = _commit_or_roll_back(inline, fn, args, kwargs, riders)
+                    self._committed()
+            except BaseException:
+                self._unride(riders)
+                raise
+            _committed(riders)
             return result
+
+    # -- riders: small writes that go with whichever transaction comes next ------------------
+
+    def ride(self, rider: Rider) -> None:
+        """Write ``rider`` inside the next write transaction, whichever it is, or in one of
+        its own :data:`RIDE_WINDOW` seconds from now at the latest.
+
+        For bookkeeping on every update's path (the inbox's rows): an update's arrival and
+        the previous update's "done" then share one commit with the update's own unit of
+        work instead of costing two more. ``rider.committed()`` is called once it is."""
+        self._riders.append(rider)
+        if self._ride_timer is None:
+            self._ride_timer = asyncio.get_running_loop().call_later(RIDE_WINDOW, self._ride_alone)
+
+    async def flush(self) -> None:
+        """Commit the riders waiting, now (in a transaction of their own if need be). While
+        the database is closed they wait for it to be opened again."""
+        if self._inline is None:
+            return
+        if self._riders:
+            await self.bookkeeping(_nothing)
+        else:  # those taken already are in a transaction under the lock: wait for its end
+            async with self._lock:
+                pass
+
+    @property
+    def riding(self) -> int:
+        """How many riders wait for a transaction."""
+        return len(self._riders)
+
+    def _ride_alone(self) -> None:
+        self._ride_timer = None
+        if self._riders and self._inline is not None:
+            self._ride_task = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # the next transaction takes them along, or the next timer
+            log.warning("bookkeeping not written yet (%d waiting): %s", len(self._riders), exc)
+
+    def _unride(self, riders: list[Rider]) -> None:
+        """A transaction that carried ``riders`` rolled back: they wait for the next one."""
+        if riders:
+            self._riders[:0] = riders
+            if self._ride_timer is None and self._inline is not None:
+                loop = asyncio.get_running_loop()
+                self._ride_timer = loop.call_later(RIDE_WINDOW, self._ride_alone)
 
     async def _unit_of_update(
         self,
@@ -312,14 +391,37 @@ def _no_record(conn: sqlite3.Connection, result: Any) -> None:
     """Outside an update, or a unit already recorded: nothing to record."""
 
 
+class Rider(Protocol):
+    """A small write that goes with the next transaction (:meth:`Database.ride`)."""
+
+    def write(self, conn: sqlite3.Connection) -> None: ...
+
+    def committed(self) -> None: ...
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A transaction with nothing of its own: it only carries the riders."""
+
+
+def _write_riders(conn: sqlite3.Connection, riders: list[Rider]) -> None:
+    for rider in riders:
+        rider.write(conn)
+
+
+def _committed(riders: list[Rider]) -> None:
+    for rider in riders:
+        rider.committed()
+
+
 def _in_transaction(
     raw: sqlite3.Connection,
     fn: Callable[..., T],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    riders: Sequence[Rider] = (),
 ) -> T:
     raw.execute("BEGIN IMMEDIATE")
-    return _commit_or_roll_back(raw, fn, args, kwargs)
+    return _commit_or_roll_back(raw, fn, args, kwargs, riders)
 
 
 def _commit_or_roll_back(
@@ -327,10 +429,13 @@ def _commit_or_roll_back(
     fn: Callable[..., T],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    riders: Sequence[Rider] = (),
 ) -> T:
-    """``fn(raw, ...)`` inside the transaction just begun: committed, or rolled back if it
-    raises."""
+    """``fn(raw, ...)`` inside the transaction just begun, after the riders' writes:
+    committed, or rolled back if anything raises."""
     try:
+        for rider in riders:
+            rider.write(raw)
         result = fn(raw, *args, **kwargs)
     except BaseException:
         raw.execute("ROLLBACK")

@@ -58,6 +58,7 @@ class UpdateScope:
     seq: int = 0
     retry: bool = False  # a transient failure (the network): handle it again
     error: BaseException | None = None  # that failure
+    recorded: bool = False  # something is in inbox_effects for it (to delete when done)
 
     def failed(self, error: BaseException) -> None:
         """The error handler saw a transient failure: the update is to be handled again."""
@@ -136,6 +137,7 @@ def record(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str, re
         "INSERT OR REPLACE INTO inbox_effects (update_id, seq, name, result) VALUES (?, ?, ?, ?)",
         (scope.update_id, seq, name, blob),
     )
+    scope.recorded = True
 
 
 def keep_flow(conn: sqlite3.Connection, scope: UpdateScope, flow: dict[str, Any] | None) -> None:
@@ -147,6 +149,7 @@ def keep_flow(conn: sqlite3.Connection, scope: UpdateScope, flow: dict[str, Any]
         "INSERT OR IGNORE INTO inbox_effects (update_id, seq, name, result) VALUES (?, 0, ?, ?)",
         (scope.update_id, "flow", pickle.dumps(flow, pickle.HIGHEST_PROTOCOL)),
     )
+    scope.recorded = True
 
 
 def flow_before(conn: sqlite3.Connection, scope: UpdateScope) -> tuple[Any] | None:

@@ -8,7 +8,7 @@ the writer's thread.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,12 +52,23 @@ def _store_sync(conn: sqlite3.Connection, arrivals: Sequence[Arrival], ts: int) 
     return fresh
 
 
-def _finish_sync(conn: sqlite3.Connection, update_id: int, outcome: str, ts: int) -> None:
+def _one(conn: sqlite3.Connection, sql: str, *params: object) -> object:
+    return conn.execute(sql, params).fetchone()
+
+
+def _all(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _finish_sync(
+    conn: sqlite3.Connection, update_id: int, outcome: str, ts: int, recorded: bool = True
+) -> None:
     conn.execute(
         "UPDATE inbox SET done_at = ?, outcome = ?, payload = NULL WHERE update_id = ?",
         (ts, outcome, update_id),
     )
-    conn.execute("DELETE FROM inbox_effects WHERE update_id = ?", (update_id,))
+    if recorded:
+        conn.execute("DELETE FROM inbox_effects WHERE update_id = ?", (update_id,))
 
 
 def _reopen_sync(conn: sqlite3.Connection) -> list[Pending]:
@@ -79,13 +90,75 @@ def _reopen_sync(conn: sqlite3.Connection) -> list[Pending]:
     return [Pending(r[0], r[1], r[2], r[3], r[4] + (1 if r[0] in bumped else 0)) for r in rows]
 
 
+class _Arrivals:
+    """Rider: updates stored on arrival (``on_commit`` hears when they are)."""
+
+    __slots__ = ("arrivals", "on_commit", "ts")
+
+    def __init__(
+        self, arrivals: Sequence[Arrival], ts: int, on_commit: Callable[[Sequence[Arrival]], None]
+    ) -> None:
+        self.arrivals = arrivals
+        self.ts = ts
+        self.on_commit = on_commit
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        _store_sync(conn, self.arrivals, self.ts)
+
+    def committed(self) -> None:
+        self.on_commit(self.arrivals)
+
+
+class _Done:
+    """Rider: an update whose handling is over."""
+
+    __slots__ = ("outcome", "recorded", "ts", "update_id")
+
+    def __init__(self, update_id: int, outcome: str, ts: int, recorded: bool) -> None:
+        self.update_id = update_id
+        self.outcome = outcome
+        self.ts = ts
+        self.recorded = recorded
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        _finish_sync(conn, self.update_id, self.outcome, self.ts, self.recorded)
+
+    def committed(self) -> None:
+        pass
+
+
 class InboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def store(self, arrivals: Sequence[Arrival], now: datetime) -> list[int]:
-        """Store the updates (one transaction); the ids that were not stored before."""
-        return await self.db.bookkeeping(_store_sync, arrivals, to_ts(now))
+    def known(self, update_ids: Sequence[int]) -> set[int]:
+        """Which of these updates are stored already (handled, or waiting to be)."""
+        if len(update_ids) == 1:
+            row = self.db.peek(_one, "SELECT 1 FROM inbox WHERE update_id = ?", update_ids[0])
+            return set(update_ids) if row else set()
+        marks = ", ".join("?" for _ in update_ids)
+        rows = self.db.peek(
+            _all, f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", *update_ids
+        )
+        return {row[0] for row in rows}
+
+    def store_soon(
+        self,
+        arrivals: Sequence[Arrival],
+        now: datetime,
+        on_commit: Callable[[Sequence[Arrival]], None],
+    ) -> None:
+        """Store the updates with the next write transaction (the first unit of work of the
+        first of them, usually), or on their own a few milliseconds from now."""
+        self.db.ride(_Arrivals(arrivals, to_ts(now), on_commit))
+
+    def finish_soon(
+        self, update_id: int, now: datetime, outcome: str = "ok", recorded: bool = True
+    ) -> None:
+        """The update's handling is over: recorded with the next write transaction (the next
+        update's, usually), or on its own a few milliseconds from now. ``recorded``: units
+        of work recorded results for it, to be deleted."""
+        self.db.ride(_Done(update_id, outcome, to_ts(now), recorded))
 
     async def finish(self, update_id: int, now: datetime, outcome: str = "ok") -> None:
         """The update's handling is over (replies included): it is not handled again."""

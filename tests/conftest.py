@@ -118,6 +118,7 @@ class BotHarness:
         while not queue.empty():
             queued = queue.get_nowait()
             await processor.process_update(queued, self.app.process_update(queued))
+        await self.db.flush()  # the inbox's "done" goes with the next write, or a moment later
 
     async def send(
         self,

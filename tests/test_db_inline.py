@@ -101,3 +101,68 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
         await db.transaction(add_user, 1)
     with pytest.raises(RuntimeError, match="not open"):
         db.peek(count_users)
+
+
+class Note:
+    """A rider: one row in ``users``, and whether its transaction committed."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.commits = 0
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        add_user(conn, self.user_id)
+
+    def committed(self) -> None:
+        self.commits += 1
+
+
+async def test_a_rider_goes_with_the_next_transaction(tmp_path: Path) -> None:
+    db = await opened(tmp_path / "b.db")
+    try:
+        note = Note(7)
+        db.ride(note)
+        before = db._commits
+        assert await db.transaction(add_user, 1) == 1  # carries the rider: one commit for both
+        assert db._commits == before + 1
+        assert (note.commits, db.riding) == (1, 0)
+        assert db.peek(count_users) == 2
+    finally:
+        await db.close()
+
+
+async def test_a_rider_whose_carrier_rolls_back_waits_for_the_next(tmp_path: Path) -> None:
+    db = await opened(tmp_path / "b.db")
+    try:
+        note = Note(7)
+        db.ride(note)
+        with pytest.raises(ValueError):
+            await db.transaction(add_user, 2, fail=True)
+        assert (note.commits, db.riding, db.peek(count_users)) == (0, 1, 0)
+        async with db.write() as conn:  # the writer thread's transactions carry riders too
+            await conn.execute(
+                "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (3, 'Rep', 0, 0)"
+            )
+        assert (note.commits, db.riding, db.peek(count_users)) == (1, 0, 2)
+    finally:
+        await db.close()
+
+
+async def test_a_rider_goes_alone_if_nothing_comes_and_close_takes_the_rest(
+    tmp_path: Path,
+) -> None:
+    db = await opened(tmp_path / "b.db")
+    alone, last = Note(1), Note(2)
+    try:
+        db.ride(alone)
+        for _ in range(200):  # a few milliseconds: the window, then its own transaction
+            if alone.commits:
+                break
+            await asyncio.sleep(db_module.RIDE_WINDOW / 10)
+        assert alone.commits == 1
+        db.ride(last)
+    finally:
+        await db.close()  # a clean stop leaves nothing behind
+    assert last.commits == 1
+    with sqlite3.connect(tmp_path / "b.db") as conn:
+        assert count_users(conn) == 2

@@ -17,11 +17,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot import ops
 from bot.app import BallbackApp
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.inbox import MAX_ATTEMPTS
+from storage import db as db_module
 from tests.conftest import (
     IVAN,
     OLGA,
@@ -464,3 +467,23 @@ def test_stored_ids_agree_with_telegrams_effective_chat_and_user() -> None:
             user.id if user else None,
         ), sample
         assert json.loads(stored.payload) == sample
+
+
+async def test_an_update_is_stored_in_the_same_commit_as_its_first_write(
+    settings: Settings, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox costs no commit of its own on the hot path: an update's arrival (and the
+    previous update's "done") go with the update's own first unit of work."""
+    monkeypatch.setattr(db_module, "RIDE_WINDOW", 60.0)  # nothing goes alone during the test
+    async with polling(settings, api) as app:
+        db = app.bot_data["services"].db
+        api.push_update(call_update(50, "/call Anna Petrova"))
+        await api.wait_for("sendMessage")
+        await db.flush()
+        commits = db._commits
+        api.push_update(call_update(51, "/call Boris Ivanov"))
+        await api.wait_for("sendMessage", 2)
+        assert db._commits == commits + 1  # arrival, 50 done, and the call: one commit
+        assert [row[5] for row in inbox_rows(settings.database)] == [1, 0]  # 51's "done" waits
+        await db.flush()
+    assert [row[5] for row in inbox_rows(settings.database)] == [1, 1]
