@@ -119,7 +119,11 @@ async def test_ballback_run_serves_updates_and_stops_cleanly(tmp_path: Path) -> 
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(process.communicate(), GUARD)
+            try:
+                _, err = await asyncio.wait_for(process.communicate(), GUARD)
+            except TimeoutError:
+                process.kill()  # never leave a stuck bot behind
+                raise
     log = err.decode()
     assert process.returncode == 0, log
     assert "Traceback" not in log
