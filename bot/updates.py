@@ -13,8 +13,9 @@ chat with a backlog waits on its own lock without crowding other chats out. A ch
 dropped as soon as nobody holds or waits for it, so the table stays as small as the number of
 chats with work in flight.
 
-With the durable inbox (``bot/inbox.py``), each update's turn also covers marking it done, so
-a chat's next update starts only once the previous one is recorded as finished.
+With the durable inbox (``bot/inbox.py``), each update's turn also covers marking it done (the
+mark goes with the next write transaction, usually the chat's next update's first), so after a
+crash at most the last finished update of a chat, besides the one under way, is handled again.
 """
 
 from __future__ import annotations
