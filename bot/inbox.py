@@ -189,6 +189,7 @@ class Inbox:
         self._fresh: set[int] = set()  # stored with its batch, not yet queued
         self._replayed: set[int] = set()  # queued again at start, not yet done
         self._unstored: set[int] = set()  # admitted, their rows not yet committed
+        self._highest = 2**63 - 1  # the highest update id stored; known at start (replay)
 
     def request(self, inner: BaseRequest) -> CapturingRequest:
         return CapturingRequest(inner, self)
@@ -228,9 +229,11 @@ class Inbox:
                     update.to_json(),
                 )
             ]
-        ids = [a.update_id for a in arrivals]
-        seen = self._unstored.intersection(ids) | await self._known(ids)
+        # Telegram's update ids grow: one above every id stored so far cannot be stored yet.
+        ids = [a.update_id for a in arrivals if a.update_id <= self._highest]
+        seen = self._unstored.intersection(ids) | (await self._known(ids) if ids else set())
         fresh = [a for a in arrivals if a.update_id not in seen]
+        self._highest = max(self._highest, max(a.update_id for a in arrivals))
         if fresh:
             self._unstored.update(a.update_id for a in fresh)
             self.store.store_soon(fresh, self.clock.now(), self._committed)
@@ -293,6 +296,7 @@ class Inbox:
         """Queue the updates stored and not done, oldest first; give up the poison ones.
         Call before updates start arriving. Returns how many were queued."""
         self.app = app
+        self._highest = await self.store.highest()
         pending = await self.store.reopen()
         queued = 0
         for row in pending:

@@ -131,6 +131,11 @@ class InboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def highest(self) -> int:
+        """The highest update id stored (0 when none is)."""
+        row = await self.db.fetchone("SELECT max(update_id) FROM inbox")
+        return int(row[0]) if row and row[0] is not None else 0
+
     def known(self, update_ids: Sequence[int]) -> set[int]:
         """Which of these updates are stored already (handled, or waiting to be)."""
         if len(update_ids) == 1:
