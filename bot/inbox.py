@@ -33,6 +33,12 @@ database first, and only then queued:
 * **Housekeeping.** Done rows are kept a day (Telegram redelivers an unconfirmed batch at
   most that late) and pruned by the rhythm's tick; ``/forget`` deletes the user's rows.
 
+On another storage backend the same guarantees need the same three things, all behind the
+storage API: the arrival rows committed before the next ``getUpdates`` or the ``200`` (any
+transaction may carry them), each unit of work recording its result in its own transaction,
+and, with several processes, one poller per bot token and one handler per chat at a time
+(a pending update claimed by its chat, e.g. ``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
+
 What is left: a crash after a reply reached Telegram and before its update's "done" was
 committed (a few milliseconds) sends that reply again after the restart (nothing is written
 twice). The inbox is as
