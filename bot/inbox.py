@@ -68,11 +68,13 @@ from storage.inbox import Arrival, InboxStore
 if TYPE_CHECKING:
     from bot.app import BallbackApp
 
-__all__ = ["MAX_ATTEMPTS", "CapturingRequest", "Inbox", "InboxQueue", "transient"]
+__all__ = ["MAX_ATTEMPTS", "Admitted", "CapturingRequest", "Inbox", "InboxQueue", "transient"]
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3  # handlings of one update, crashes included, before it is given up
+# An update is given up after this many handlings cut short by a crash (counted in the
+# database), or this many failed on the network or flood control within one run.
+MAX_ATTEMPTS = 3
 RETRY_PAUSES = (0.5, 2.0)  # seconds before the 2nd and 3rd in-process attempt
 MAX_RETRY_AFTER = 30.0  # flood control asking for longer than this: give up at once
 STORE_PAUSES = (0.1, 5.0)  # first and longest wait while the database refuses an arrival
