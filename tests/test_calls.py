@@ -118,7 +118,7 @@ async def test_call_in_russian(bot: BotHarness) -> None:
     assert text.startswith("📞 Звонок 1 из 20 сегодня: <b>Иван Петров</b>, ООО Ромашка")
     assert "Как прошёл?" in text
     labels = [label for label, _ in buttons(message)]
-    assert "— Не дозвонился —" in labels and "Не ответил" in labels
+    assert "— Не дозвонились —" in labels and "Не отвечает" in labels
     assert "«Перезвоните»" in labels and "🎾 Договорились о шаге" in labels
     assert await bot.rows("SELECT name, phone FROM contacts WHERE owner_id = ?", OLGA.id) == [
         ("Иван Петров", "+79123456789")
@@ -276,7 +276,11 @@ async def test_callback_button_sets_the_date(bot: BotHarness) -> None:
 async def test_callback_button_in_russian(bot: BotHarness) -> None:
     call_id, message_id = await call_me_later(bot, OLGA)
     sent = await bot.tap(f"b:{call_id}:3", message_id, OLGA)
-    assert edits(sent)[0].params["text"].endswith("\nВерну Ivan Petrov в ваш список пн, 30.11.")
+    assert (
+        edits(sent)[0]
+        .params["text"]
+        .endswith("\nПерезвон: пн, 30.11. В этот день Ivan Petrov снова появится в вашем списке.")
+    )
 
 
 async def test_callback_skip_sets_no_date(bot: BotHarness) -> None:

@@ -107,7 +107,7 @@ async def test_next_step_from_a_call_with_buttons(bot: BotHarness) -> None:
 
 async def test_next_step_in_russian_with_typed_answers(bot: BotHarness) -> None:
     _, message_id, prompt = await next_step_from_call(bot, "/call Иван", OLGA)
-    assert prompt.params["text"].startswith("🎯 Следующий шаг с <b>Иван</b>: когда?")
+    assert prompt.params["text"].startswith("🎯 <b>Иван</b>: когда следующий шаг?")
     assert [label for label, _ in buttons(prompt)][:3] == ["Сегодня", "Завтра", "пн, 30.11"]
 
     sent = await bot.send("завтра 15:00", OLGA)
@@ -272,7 +272,7 @@ async def test_beyond_the_cycle_day_is_refused_before_asking_the_time(bot: BotHa
     assert "<b>Иван</b> пока потенциальный клиент, а не клиент" in text
     beyond = with_buttons(sent)
     sent = await bot.tap("n:o", beyond.message_id, OLGA)  # pick a closer date instead
-    assert edits(sent)[0].params["text"].startswith("🎯 Следующий шаг с <b>Иван</b>: когда?")
+    assert edits(sent)[0].params["text"].startswith("🎯 <b>Иван</b>: когда следующий шаг?")
     sent = await bot.tap("n:d:20261201", beyond.message_id, OLGA)
     sent = await bot.tap("n:t:1000", beyond.message_id, OLGA)
     sent = await bot.tap("n:a:mt", beyond.message_id, OLGA)
@@ -400,12 +400,12 @@ async def test_cancel_button_turns_the_prompt_back_into_the_outcome_question(
     sent = await bot.tap("n:x", message_id, OLGA)
     (edit,) = edits(sent)
     assert edit.params["text"] == (
-        "Хорошо, вопрос закрыт. Из него ничего не сохранено.\n\n📞 <b>Иван</b>: как прошёл звонок?"
+        "Хорошо, отменил. Ничего не сохранено.\n\n📞 <b>Иван</b>: как прошёл звонок?"
     )
     assert f"o:{call_id}:ns" in data_of(edit)
     assert await flow_kinds(bot) == []
     sent = await tap_outcome(bot, call_id, message_id, "ns", OLGA)  # its buttons work again
-    assert edits(sent)[0].params["text"].startswith("🎯 Следующий шаг")
+    assert edits(sent)[0].params["text"].startswith("🎯 <b>Иван</b>: когда следующий шаг?")
 
 
 async def test_cancel_a_nextstep_flow(bot: BotHarness) -> None:

@@ -139,9 +139,9 @@ async def test_monday_s_nudge_looks_back_to_friday(bot: BotHarness) -> None:
     await team_of(bot, OLGA, lang="auto")
     await add_calls(bot, OLGA.id, minutes_from(msk(27, 10), 12))
     [(_, _, text)] = await tick_at(bot, msk(30, 9, 45))
-    assert "⏰ <b>10:00–11:00: ваш блок звонков, 20 звонков</b>" in text
-    assert "📊 пт, 27.11: 12 звонков, вернулось 0 мячей." in text
-    assert "На сегодня шагов нет." in text
+    assert "⏰ <b>10:00–11:00: ваш блок звонков, норма — 20 звонков</b>" in text
+    assert "📊 пт, 27.11: 12 звонков и 0 мячей." in text
+    assert "Следующих шагов на сегодня нет." in text
 
 
 async def test_snoozing_silences_the_rest_of_the_day(bot: BotHarness) -> None:
@@ -177,7 +177,7 @@ async def test_pace_and_quota_only_when_behind(bot: BotHarness) -> None:
     pace = await tick_at(bot, FRIDAY_PACE)
     assert kinds(pace) == [("pace", OLGA.id)]
     assert pace[0][2] == (
-        "⏱ <b>Половина блока звонков</b>: пока 4 из 10. До 11:00 осталось 6 звонков."
+        "⏱ <b>Половина блока звонков позади</b>: пока 4 из 10. До 11:00 сделайте ещё 6 звонков."
     )
     await add_calls(bot, OLGA.id, minutes_from(msk(27, 10, 40), 6))
     quota = await tick_at(bot, FRIDAY_QUOTA)

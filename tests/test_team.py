@@ -83,7 +83,7 @@ async def test_join_and_leave_keep_history(bot: BotHarness) -> None:
     assert "Ольга" in joined and "Sales" in joined and "t.me/ballback_test_bot" in joined
     assert "уже" in last_text(await in_group(bot, "/join", OLGA))
     await bot.send("/call Анна Смирнова", OLGA)
-    assert "вышел" in last_text(await in_group(bot, "/leave", OLGA))
+    assert "больше не в команде" in last_text(await in_group(bot, "/leave", OLGA))
     assert await bot.rows("SELECT user_id, active FROM memberships") == [(OLGA.id, 0)]
     assert await bot.rows("SELECT count(*) FROM calls WHERE owner_id = ?", OLGA.id) == [(1,)]
     assert "не в этой команде" in last_text(await in_group(bot, "/leave", OLGA))
@@ -312,7 +312,7 @@ async def test_private_settings_and_own_overrides(bot: BotHarness) -> None:
     await in_group(bot, "/set block 10:00-11:00", IVAN)
     mine = last_text(await bot.send("/settings", OLGA))
     assert "Sales" in mine and "10:00–11:00" in mine and "Europe/Moscow" in mine
-    assert "команды" in mine
+    assert "(командное)" in mine
 
     done = last_text(await bot.send("/set tz Asia/Novosibirsk", OLGA))
     assert "Asia/Novosibirsk" in done and "13:00" in done  # 09:00 Moscow is 13:00 there
@@ -322,7 +322,7 @@ async def test_private_settings_and_own_overrides(bot: BotHarness) -> None:
         ("Asia/Novosibirsk", 540, 600)
     ]
     mine = last_text(await bot.send("/settings", OLGA))
-    assert "Asia/Novosibirsk" in mine and "09:00–10:00" in mine and "ваше" in mine
+    assert "Asia/Novosibirsk" in mine and "09:00–10:00" in mine and "(ваше значение)" in mine
 
     refused = last_text(await bot.send("/set quota 30", OLGA))
     assert "настройка команды" in refused

@@ -134,7 +134,7 @@ async def test_summary_same_numbers_when_built_directly(bot: BotHarness) -> None
     team = await bot.store.teams.by_chat(GROUP_ID)
     chunks = await build_summary(bot.store, team, FRIDAY, bot.clock.now(), lang="ru")
     text = "\n".join(chunks)
-    assert "📞 Звонки: <b>5</b> из 9" in text and "Выполненные договорённости: 33%" in text
+    assert "📞 Звонки: <b>5</b> из 9" in text and "Состоявшиеся шаги: 33%" in text
     # Thursday: Ivan's three calls (one at 23:50), nobody else; his streak was 2 then.
     thursday = await build_summary(bot.store, team, date(2026, 11, 26), bot.clock.now())
     assert "📞 Calls: <b>3</b> of 9" in thursday[0]
