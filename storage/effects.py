@@ -15,6 +15,14 @@ takes another path (data changed meanwhile) runs the unit for real rather than r
 something that belongs to another one; the storage functions are written to be safe to
 repeat in that case (a call is keyed by its Telegram message, an outcome is set once).
 
+A unit whose repeat gives the same answer anyway (an upsert; a call keyed by its message; an
+outcome or a Next Step that this very update saved, recognised by :func:`replaying`) is marked
+:func:`repeatable` and not recorded: that keeps the pickle and the insert off the hot path.
+Units written as ``write()`` blocks (they await inside) record through ``Database.recall()``.
+Unit 0 is special: the rep's flow (the open question) as the update first found it, kept by
+the first unit that changes it (:func:`keep_flow`), because the flow decides what a typed
+answer means and the unit that saves a Next Step closes it.
+
 The recorded results live only while the update is pending: they go when it is marked done.
 They are pickled: they are the storage layer's own return values (pydantic models, enums,
 tuples), written and read by the same process version in the seconds around a crash; one
