@@ -3,7 +3,8 @@
 A ``.csv`` or ``.xlsx`` file sent to the bot in private chat is imported. The file is checked
 before it is downloaded (its size) and after (size again, then whether it is a table at all);
 its rows are read and judged by :mod:`bot.domain.transfer`, and everything that passes is stored
-in one transaction, so a refused or failed file leaves nothing half-imported.
+in one transaction, so a refused or failed file leaves nothing half-imported. A ``.vcf`` file
+(vCards) is read by :mod:`bot.domain.vcard` instead, and goes the same way.
 
 ``/export`` sends the rep's contacts, calls and Next Steps as a zip of three CSV files for Excel;
 ``/forget``, after a confirmation button, deletes everything the bot stores about the user.
@@ -35,6 +36,7 @@ from bot.domain.transfer import (
     plan_import,
     read_contacts,
 )
+from bot.domain.vcard import VCARD_SUFFIXES, VCARD_TYPES, is_vcard, read_vcards
 from bot.locales import plural, t
 from handlers.common import PRIVATE, Actor, actor, button, keyboard, message_text_arg, reply
 from handlers.pipeline import step_status
@@ -87,14 +89,17 @@ def report(who: Actor, file_name: str, plan: ImportPlan, rejected: list[Rejected
 
 
 def parse_file(
-    data: bytes,
+    data: bytes, vcard: bool = False
 ) -> tuple[list[ImportRow], list[Rejected], list[str], list[str]] | TableError | FileProblem:
     """The file's contacts, its rejected rows, and the phones and names to look up."""
-    table = read_table(data)
-    if isinstance(table, TableError):
-        return table
-    contacts = read_contacts(table)
-    if isinstance(contacts, FileProblem):
+    if vcard or is_vcard(data):
+        contacts = read_vcards(data)
+    else:
+        table = read_table(data)
+        if isinstance(table, TableError):
+            return table
+        contacts = read_contacts(table)
+    if isinstance(contacts, TableError | FileProblem):
         return contacts
     rows, rejected = contacts
     phones, keys = lookup_keys(rows)
@@ -109,7 +114,9 @@ async def import_document(update: Update, context: BallbackContext) -> None:
     who = await actor(update, context)
     file_name = document.file_name or "file"
     suffix = PurePath(file_name.lower()).suffix
-    if suffix not in TABLE_SUFFIXES and (document.mime_type or "") not in TABLE_TYPES:
+    mime = document.mime_type or ""
+    vcard = suffix in VCARD_SUFFIXES or (mime in VCARD_TYPES and suffix not in TABLE_SUFFIXES)
+    if suffix not in TABLE_SUFFIXES and mime not in TABLE_TYPES and not vcard:
         await reply(update, t(who.lang, "import.not_a_table"))
         return
     if suffix == ".xls":
@@ -129,7 +136,7 @@ async def import_document(update: Update, context: BallbackContext) -> None:
     if len(data) > MAX_BYTES:
         await reply(update, t(who.lang, "import.too_big", mb=_mb(MAX_BYTES)))
         return
-    parsed = await asyncio.to_thread(parse_file, data)  # CPU work: off the event loop
+    parsed = await asyncio.to_thread(parse_file, data, vcard)  # CPU work: off the event loop
     if isinstance(parsed, TableError | FileProblem):
         await reply(update, t(who.lang, f"import.{parsed.value}", mb=_mb(MAX_BYTES), rows=MAX_ROWS))
         return

@@ -59,7 +59,7 @@ def read_table(data: bytes) -> Table | TableError:
         return _read_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 compound file: the old .xls
         return TableError.OLD_EXCEL
-    text = _decode(data)
+    text = decode_text(data)
     if text is None:
         return TableError.NOT_A_TABLE
     if not text.strip():
@@ -67,8 +67,8 @@ def read_table(data: bytes) -> Table | TableError:
     return _read_csv(text)
 
 
-def _decode(data: bytes) -> str | None:
-    """The text of a CSV file, or ``None`` when it is no text at all."""
+def decode_text(data: bytes) -> str | None:
+    """The text of a CSV (or vCard) file, or ``None`` when it is no text at all."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings: tuple[str, ...] = ("utf-16",)
     else:

@@ -2,10 +2,16 @@
 
 Import reads a table (:mod:`bot.domain.tables`): the header row names the columns, in Russian or
 English (``Имя``/``Name``, ``Телефон``/``Phone``, ``Компания``/``Company``,
-``Примечание``/``Note``, or first and last name apart); every row is checked the way ``/call``
-checks what is typed, and the rows that pass are matched against the rep's contacts by
-:func:`plan_import`: the same phone, or the same name and company, is the same person, and
-merges instead of doubling.
+``Примечание``/``Note``, or first and last name apart). The exports of amoCRM (``Имя (контакт)``,
+``Рабочий телефон (контакт)``), Bitrix24, Google Contacts (``Phone 1 - Type``/``Phone 1 -
+Value``) and Outlook (``Mobile Phone``, ``Телефон переносной``) read as they are. A row may have
+several phones: the mobile one becomes the contact's, the others go into the note with their
+labels (``Рабочий: +7 343 123-45-67``). vCard files (:mod:`bot.domain.vcard`) end up in the same
+:func:`make_row`.
+
+Every row is checked the way ``/call`` checks what is typed, and the rows that pass are matched
+against the rep's contacts by :func:`plan_import`: the same phone, or the same name and company,
+is the same person, and merges instead of doubling.
 
 Plain Python: no Telegram, no SQL.
 """
@@ -26,6 +32,7 @@ from bot.domain.contacts import (
     MAX_COMPANY,
     MAX_NAME,
     MAX_NOTE,
+    MIN_PHONE_DIGITS,
     clean,
     format_phone,
     name_key,
@@ -53,15 +60,8 @@ def phone_for_excel(e164: str) -> str:
 def import_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
     """E.164 for what a spreadsheet cell holds: ``8 (912) 345-67-89``, ``79123456789`` (a number
     cell), ``тел. +7 912 …, доб. 12``; ``None`` when no valid number is in it."""
-    phone = normalise_phone(text, region)
-    if phone is not None:
-        return phone
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-    digits = re.sub(r"[\s()\-.]", "", text)
-    if digits.isdigit() and len(digits) >= 8:
-        return normalise_phone("+" + digits, region)  # an international number without its +
-    return None
+    numbers = phone_numbers(text, region)
+    return numbers[0] if numbers else None
 
 
 # -- the header ----------------------------------------------------------------------------------
@@ -74,8 +74,64 @@ class Column(StrEnum):
     LAST = "last"
     COMPANY = "company"
     PHONE = "phone"
+    PHONE_TYPE = "phone_type"  # what the phone beside it is: "Phone 1 - Type" says "Mobile"
     NOTE = "note"
 
+
+class PhoneKind(StrEnum):
+    """What a phone is, as a header, a type cell or a vCard says. The order is the preference for
+    the contact's own phone; a fax or a pager never is one (they go into the note)."""
+
+    MOBILE = "mobile"
+    MAIN = "main"
+    PHONE = "phone"  # just "Phone"
+    WORK = "work"
+    HOME = "home"
+    OTHER = "other"
+    FAX = "fax"
+    PAGER = "pager"
+
+
+_RANK = {kind: rank for rank, kind in enumerate(PhoneKind)}
+_NEVER_PRIMARY = frozenset({PhoneKind.FAX, PhoneKind.PAGER})
+# How the other phones are labelled in the note: Russian for a contact with a Cyrillic name.
+_LABELS: dict[PhoneKind, tuple[str, str]] = {
+    PhoneKind.MOBILE: ("Мобильный", "Mobile"),
+    PhoneKind.MAIN: ("Основной", "Main"),
+    PhoneKind.PHONE: ("Телефон", "Phone"),
+    PhoneKind.WORK: ("Рабочий", "Work"),
+    PhoneKind.HOME: ("Домашний", "Home"),
+    PhoneKind.OTHER: ("Другой", "Other"),
+    PhoneKind.FAX: ("Факс", "Fax"),
+    PhoneKind.PAGER: ("Пейджер", "Pager"),
+}
+# Word beginnings that tell a phone's kind, checked in this order ("Рабочий факс" is a fax,
+# "Основной телефон организации" the company's line). vCard types use the same words.
+_KIND_STEMS: tuple[tuple[PhoneKind, tuple[str, ...]], ...] = (
+    (PhoneKind.FAX, ("fax", "факс")),
+    (PhoneKind.PAGER, ("pager", "пейджер")),
+    (PhoneKind.MOBILE, ("mobile", "cell", "iphone", "моб", "сотов", "переносн")),
+    (
+        PhoneKind.WORK,
+        ("work", "business", "office", "company", "раб", "служебн", "офис", "организац", "компан"),
+    ),
+    (PhoneKind.HOME, ("home", "personal", "private", "дом", "личн")),
+    (PhoneKind.MAIN, ("main", "primary", "основн", "главн")),
+    (PhoneKind.OTHER, ("other", "друг", "доп")),
+)
+# A header with one of these words is a phone column ("Рабочий телефон (контакт)", "Phone 1 -
+# Value", "Mobile Phone", "Тел.", "Номер телефона"); with a type word too, it says what the phone
+# beside it is ("Phone 1 - Type", "Тип телефона"), and is never a phone itself.
+_PHONE_WORDS = frozenset(
+    (
+        *("phone", "phones", "telephone", "tel", "mobile", "mob", "cell", "cellphone", "cellular"),
+        *("телефон", "телефона", "телефоны", "тел", "моб", "мобильный", "сотовый"),
+    )
+)
+_FAX_STEMS = ("fax", "факс")
+_TYPE_WORDS = frozenset(("type", "label", "kind", "тип", "вид"))
+# A phone header that says nothing more than "phone": its phones are labelled by their kind.
+_PLAIN_PHONE_WORDS = _PHONE_WORDS | {"number", "value", "номер", "1", "2", "3", "4", "5"}
 
 _HEADERS: dict[Column, frozenset[str]] = {
     Column.NAME: frozenset(
@@ -92,7 +148,9 @@ _HEADERS: dict[Column, frozenset[str]] = {
             "полное имя",
             "контакт",
             "контактное лицо",
+            "основной контакт",
             "имя контакта",
+            "полное имя контакта",
             "имя и фамилия",
             "фамилия имя",
             "фамилия имя отчество",
@@ -123,31 +181,6 @@ _HEADERS: dict[Column, frozenset[str]] = {
             "юр лицо",
         )
     ),
-    Column.PHONE: frozenset(
-        (
-            "phone",
-            "phone number",
-            "telephone",
-            "tel",
-            "mobile",
-            "mobile phone",
-            "cell",
-            "cell phone",
-            "work phone",
-            "business phone",
-            "primary phone",
-            "телефон",
-            "тел",
-            "номер",
-            "номер телефона",
-            "мобильный",
-            "мобильный телефон",
-            "моб телефон",
-            "сотовый",
-            "рабочий телефон",
-            "контактный телефон",
-        )
-    ),
     Column.NOTE: frozenset(
         (
             "note",
@@ -167,14 +200,27 @@ _HEADERS: dict[Column, frozenset[str]] = {
         )
     ),
 }
-# Headers that begin with one of these words: "Телефон (моб.)", "Phone 1 - Value",
-# "Organization 1 - Name", "Комментарий менеджера".
+# Headers that begin with one of these words: "Organization 1 - Name", "Компания клиента",
+# "Комментарий менеджера", "Примечание 1" (amoCRM has several)...
 _PREFIXES: dict[Column, tuple[str, ...]] = {
-    Column.PHONE: ("phone", "telephone", "mobile", "телефон", "тел", "мобильный"),
     Column.COMPANY: ("company", "organization", "organisation", "компания", "организация"),
     Column.NOTE: ("note", "notes", "comment", "примечание", "заметка", "комментарий"),
 }
+# ...unless another word says they hold something else: "Organization 1 - Title" (Google),
+# "Организация ИНН".
+_NOT_PREFIXED = frozenset(
+    (
+        *("title", "department", "job", "symbol", "location", "type", "yomi", "phonetic"),
+        *("address", "email", "e", "mail", "website", "id", "label", "domain"),
+        *("должность", "отдел", "адрес", "инн", "кпп", "огрн", "тип", "сайт", "id"),
+    )
+)
+# amoCRM puts what a column belongs to after it: "Имя (контакт)", "Название (компания)",
+# "Бюджет (сделка)".
+_SECTION = re.compile(r"\(\s*(контакт|компания|сделка)\s*\)\s*$", re.IGNORECASE)
+_COMPANY_SECTION_NAMES = frozenset(("название", "наименование", "имя", "компания", "name"))
 _NON_WORD = re.compile(r"[^\w]+")
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 
 
 def header_key(cell: str) -> str:
@@ -182,27 +228,100 @@ def header_key(cell: str) -> str:
     return " ".join(_NON_WORD.sub(" ", cell.casefold().replace("ё", "е")).replace("_", " ").split())
 
 
-def column_of(cell: str) -> Column | None:
-    key = header_key(cell)
-    if not key:
+def phone_kind(text: str) -> PhoneKind | None:
+    """The kind a header, a type cell or vCard types name: ``"Рабочий телефон"`` is work,
+    ``"Mobile"`` mobile; ``None`` when the words do not say."""
+    words = header_key(text).split()
+    for kind, stems in _KIND_STEMS:
+        if any(word.startswith(stems) for word in words):
+            return kind
+    return None
+
+
+def _phone_column(words: list[str]) -> Column | None:
+    phone = words == ["номер"] or any(w in _PHONE_WORDS or w.startswith(_FAX_STEMS) for w in words)
+    if not phone:
         return None
+    return Column.PHONE_TYPE if _TYPE_WORDS.intersection(words) else Column.PHONE
+
+
+def _split_section(cell: str) -> tuple[str, str | None]:
+    match = _SECTION.search(cell)
+    if match is None:
+        return cell, None
+    return cell[: match.start()].strip(), match.group(1).casefold()
+
+
+def column_of(cell: str) -> Column | None:
+    cell, section = _split_section(cell)
+    key = header_key(cell)
+    if not key or section == "сделка":  # a deal's field in amoCRM's export of deals
+        return None
+    words = key.split()
+    phone = _phone_column(words)
+    if phone is not None:
+        return phone
+    if section == "компания":  # the company's other fields are not the contact's
+        return Column.COMPANY if key in _COMPANY_SECTION_NAMES else None
     for column, names in _HEADERS.items():
         if key in names:
             return column
     for column, prefixes in _PREFIXES.items():
         if any(key.startswith(prefix + " ") for prefix in prefixes):
-            return column
+            return None if _NOT_PREFIXED.intersection(words[1:]) else column
     return None
 
 
-def map_header(cells: list[str]) -> dict[Column, list[int]]:
-    """Which cell positions hold which column (a column may repeat: Phone 1, Phone 2)."""
+@dataclass(frozen=True, slots=True)
+class PhoneColumn:
+    index: int
+    kind: PhoneKind
+    label: str | None = None  # the header's own words when they say more than its kind
+    type_index: int | None = None  # the column that says what each row's phone is
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    columns: dict[Column, list[int]]  # a column may repeat: several notes
+    phones: tuple[PhoneColumn, ...] = ()
+
+
+def _phone_stem(cell: str) -> list[str]:
+    """``"Phone 1 - Type"`` and ``"Phone 1 - Value"`` → ``["phone", "1"]``: a pair."""
+    return [w for w in header_key(cell).split() if w not in _TYPE_WORDS and w != "value"]
+
+
+def _phone_columns(cells: list[str], columns: dict[Column, list[int]]) -> tuple[PhoneColumn, ...]:
+    phones = columns.get(Column.PHONE, [])
+    typed: dict[int, int] = {}  # phone position -> its type column's
+    for type_index in columns.get(Column.PHONE_TYPE, []):
+        stem = _phone_stem(cells[type_index])
+        free = [i for i in phones if i not in typed]
+        pair = next((i for i in free if _phone_stem(cells[i]) == stem), None)
+        if pair is None:  # "Тип телефона; Телефон": the nearest on the right, else on the left
+            right = [i for i in free if i > type_index]
+            left = [i for i in free if i < type_index]
+            pair = right[0] if right else (left[-1] if left else None)
+        if pair is not None:
+            typed[pair] = type_index
+    found = []
+    for index in phones:
+        header, section = _split_section(cells[index])
+        kind = phone_kind(header) or (PhoneKind.WORK if section == "компания" else None)
+        plain = set(header_key(header).split()) <= _PLAIN_PHONE_WORDS
+        label = None if kind is not None or plain else clean(header)
+        found.append(PhoneColumn(index, kind or PhoneKind.PHONE, label, typed.get(index)))
+    return tuple(found)
+
+
+def map_header(cells: list[str]) -> Header:
+    """Which cell positions hold which column, and what each phone column holds."""
     columns: dict[Column, list[int]] = {}
     for index, cell in enumerate(cells):
         column = column_of(cell)
         if column is not None:
             columns.setdefault(column, []).append(index)
-    return columns
+    return Header(columns, _phone_columns(cells, columns))
 
 
 # -- the rows ------------------------------------------------------------------------------------
@@ -214,6 +333,9 @@ class FileProblem(StrEnum):
     NO_NAME_COLUMN = "no_name_column"
     EMPTY = "empty"  # a header and no contacts
     TOO_MANY_ROWS = "too_many_rows"
+    NOT_A_VCARD = "not_a_vcard"  # a .vcf file with no readable vCard in it
+    NO_NAMED_CARDS = "no_named_cards"  # vCards, and none with a name
+    TOO_MANY_CARDS = "too_many_cards"
 
 
 class Problem(StrEnum):
@@ -225,11 +347,12 @@ class Problem(StrEnum):
     NOTE_TOO_LONG = "note_too_long"
     BAD_PHONE = "bad_phone"
     NAME_TAKEN = "name_taken"  # another contact has the name, and nothing tells them apart
+    UNREADABLE = "unreadable"  # a damaged vCard
 
 
 @dataclass(frozen=True, slots=True)
 class ImportRow:
-    line: int  # the row number as the spreadsheet shows it
+    line: int  # the row number as the spreadsheet shows it (a vCard's place in its file)
     name: str
     company: str | None = None
     phone: str | None = None  # E.164
@@ -243,11 +366,159 @@ class Rejected:
     value: str = ""  # what was wrong, shown back to the rep (a phone that is not one)
 
 
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """One phone as a file gives it, before it is read."""
+
+    text: str
+    kind: PhoneKind = PhoneKind.PHONE
+    label: str | None = None  # the file's own word for it, when it is none of the kinds
+    preferred: bool = False  # vCard's PREF: first among phones of its kind
+
+
+def phone_numbers(text: str, region: str = DEFAULT_REGION) -> list[str]:
+    """Every number (E.164) in a cell: ``"+7 912 … ::: +7 913 …"`` (Google puts several in one
+    cell so), ``"8 912 …, 8 913 …"``, ``"tel:+7-912-…"`` (vCard 4.0)."""
+    found: list[str] = []
+    for part in text.split(":::"):
+        part = part.strip()
+        if part[:4].casefold() == "tel:":
+            part = part[4:]
+        if not part:
+            continue
+        phone = normalise_phone(part, region)
+        if phone is not None:
+            found.append(phone)
+            continue
+        if sum(ch.isdigit() for ch in part) < MIN_PHONE_DIGITS:
+            continue
+        matches = [
+            phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            for match in phonenumbers.PhoneNumberMatcher(part, region)
+        ]
+        if not matches:
+            digits = re.sub(r"[\s()\-.]", "", part)
+            if digits.isdigit() and len(digits) >= 8:  # an international number without its +
+                matches = [p for p in (normalise_phone("+" + digits, region),) if p]
+        found.extend(matches)
+    return list(dict.fromkeys(found))
+
+
+def _shorten(text: str, room: int) -> str:
+    """``text`` in at most ``room`` characters, cut at a space and ended with "…"."""
+    if len(text) <= room:
+        return text
+    cut = text[: max(room - 1, 0)]
+    space = cut.rfind(" ")
+    if space > room // 2:
+        cut = cut[:space]
+    return cut.rstrip(" \n,;:-") + "…"
+
+
+def fit_note(text: str | None, extra: list[str]) -> str | None:
+    """The note and the lines for the other phones within MAX_NOTE: the note's text is shortened
+    first (the phones are what would be lost), and if the phones alone are too many, the last
+    lines give way to "…"."""
+    text = text or ""
+    tail = "\n".join(extra)
+    if not tail:
+        return _shorten(text, MAX_NOTE) or None
+    if not text and len(tail) <= MAX_NOTE:
+        return tail
+    if len(text) + 1 + len(tail) <= MAX_NOTE:
+        return f"{text}\n{tail}"
+    room = MAX_NOTE - len(tail) - 1
+    if text and room >= 40:  # enough of the note to be worth keeping
+        return f"{_shorten(text, room)}\n{tail}"
+    lines = [line for line in (text, *extra) if line]
+    kept: list[str] = []
+    for line in lines:
+        if len("\n".join([*kept, line, "…"])) > MAX_NOTE:
+            break
+        kept.append(line)
+    if not kept:
+        return _shorten(lines[0], MAX_NOTE)
+    return "\n".join([*kept, "…"])
+
+
+def full_name(first: str, middle: str, last: str) -> str:
+    """``Петров Иван Иванович`` with a patronymic, ``Иван Петров`` without."""
+    parts = (last, first, middle) if middle.strip() else (first, last)
+    return clean(" ".join(part.strip() for part in parts if part.strip()))
+
+
+def make_row(
+    line: int,
+    name: str,
+    company: str | None,
+    phones: list[Phone],
+    notes: list[str],
+    region: str = DEFAULT_REGION,
+) -> ImportRow | Rejected:
+    """One contact checked the way ``/call`` checks one: a name, at most one company; the best
+    phone (a mobile one first) is the contact's, the others go into the note with their labels.
+    """
+    name = clean(name)
+    if not name:
+        return Rejected(line, Problem.NO_NAME)
+    if len(name) > MAX_NAME:
+        return Rejected(line, Problem.NAME_TOO_LONG)
+    company = clean(company or "") or None
+    if company is not None and len(company) > MAX_COMPANY:
+        return Rejected(line, Problem.COMPANY_TOO_LONG)
+    texts = list(dict.fromkeys(note.strip() for note in notes if note.strip()))
+    if any(len(note) > MAX_NOTE for note in texts):
+        return Rejected(line, Problem.NOTE_TOO_LONG)
+    numbered: list[tuple[str, Phone]] = []
+    unreadable: list[Phone] = []
+    for phone in phones:
+        if not phone.text.strip():
+            continue
+        numbers = phone_numbers(phone.text, region)
+        numbered.extend((number, phone) for number in numbers)
+        if not numbers:
+            unreadable.append(phone)
+    if not numbered and unreadable:
+        first = min(unreadable, key=lambda p: (_RANK[p.kind], not p.preferred))
+        return Rejected(line, Problem.BAD_PHONE, clean(first.text)[:40])
+    candidates = [item for item in numbered if item[1].kind not in _NEVER_PRIMARY]
+    primary = (
+        min(candidates, key=lambda item: (_RANK[item[1].kind], not item[1].preferred))[0]
+        if candidates
+        else None
+    )
+    russian = _CYRILLIC.search(name) is not None
+    shown: set[str] = {primary} if primary else set()
+    extra: list[str] = []
+    for number, phone in numbered:  # in the file's order
+        if number not in shown:
+            shown.add(number)
+            extra.append(f"{_label(phone, russian)}: {format_phone(number)}")
+    extra.extend(  # "123-45", "доб. 12": kept as written; "нет", "-" are no phones at all
+        f"{_label(phone, russian)}: {clean(phone.text)}"
+        for phone in unreadable
+        if sum(ch.isdigit() for ch in phone.text) >= 3
+    )
+    note = fit_note("\n".join(texts), extra)
+    return ImportRow(line=line, name=name, company=company, phone=primary, note=note)
+
+
+def _label(phone: Phone, russian: bool) -> str:
+    if phone.label:
+        return phone.label
+    ru, en = _LABELS[phone.kind]
+    return ru if russian else en
+
+
 def _first(cells: list[str], positions: list[int] | None) -> str:
     for index in positions or ():
         if index < len(cells) and cells[index].strip():
             return cells[index].strip()
     return ""
+
+
+def _all(cells: list[str], positions: list[int] | None) -> list[str]:
+    return [cells[index] for index in positions or () if index < len(cells)]
 
 
 def _name(cells: list[str], columns: dict[Column, list[int]]) -> str:
@@ -257,35 +528,45 @@ def _name(cells: list[str], columns: dict[Column, list[int]]) -> str:
     first = _first(cells, columns.get(Column.FIRST))
     middle = _first(cells, columns.get(Column.MIDDLE))
     last = _first(cells, columns.get(Column.LAST))
-    parts = (last, first, middle) if middle else (first, last)  # Петров Иван Иванович
-    return clean(" ".join(part for part in parts if part))
+    return full_name(first, middle, last)
 
 
-def read_row(line: int, cells: list[str], columns: dict[Column, list[int]]) -> ImportRow | Rejected:
-    name = _name(cells, columns)
-    if not name:
-        return Rejected(line, Problem.NO_NAME)
-    if len(name) > MAX_NAME:
-        return Rejected(line, Problem.NAME_TOO_LONG)
-    company = clean(_first(cells, columns.get(Column.COMPANY))) or None
-    if company is not None and len(company) > MAX_COMPANY:
-        return Rejected(line, Problem.COMPANY_TOO_LONG)
-    note = _first(cells, columns.get(Column.NOTE)) or None
-    if note is not None and len(note) > MAX_NOTE:
-        return Rejected(line, Problem.NOTE_TOO_LONG)
-    phone_text = _first(cells, columns.get(Column.PHONE))
-    phone = import_phone(phone_text) if phone_text else None
-    if phone_text and phone is None:
-        return Rejected(line, Problem.BAD_PHONE, phone_text[:40])
-    return ImportRow(line=line, name=name, company=company, phone=phone, note=note)
+def _cell(cells: list[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
 
 
-def find_header(table: Table) -> tuple[int, dict[Column, list[int]]] | None:
+def _phones(cells: list[str], header: Header) -> list[Phone]:
+    phones: list[Phone] = []
+    for column in header.phones:
+        text = _cell(cells, column.index)
+        if not text:
+            continue
+        kind, label = column.kind, column.label
+        said = _cell(cells, column.type_index).lstrip("* ").strip()  # Google: "* Mobile"
+        if said:
+            told = phone_kind(said)
+            kind, label = (told, None) if told is not None else (PhoneKind.PHONE, clean(said))
+        phones.append(Phone(text, kind, label))
+    return phones
+
+
+def read_row(line: int, cells: list[str], header: Header) -> ImportRow | Rejected:
+    columns = header.columns
+    return make_row(
+        line,
+        _name(cells, columns),
+        _first(cells, columns.get(Column.COMPANY)),
+        _phones(cells, header),
+        _all(cells, columns.get(Column.NOTE)),
+    )
+
+
+def find_header(table: Table) -> tuple[int, Header] | None:
     """The header row's index and columns: the first of the first few rows naming a name."""
     for index, (_, cells) in enumerate(table.rows[:HEADER_ROWS]):
-        columns = map_header(cells)
-        if columns.keys() & {Column.NAME, Column.FIRST, Column.LAST}:
-            return index, columns
+        header = map_header(cells)
+        if header.columns.keys() & {Column.NAME, Column.FIRST, Column.LAST}:
+            return index, header
     return None
 
 
@@ -297,7 +578,7 @@ def read_contacts(table: Table) -> tuple[list[ImportRow], list[Rejected]] | File
     found = find_header(table)
     if found is None:
         return FileProblem.NO_NAME_COLUMN
-    index, columns = found
+    index, header = found
     body = table.rows[index + 1 :]
     if not body:
         return FileProblem.EMPTY
@@ -306,7 +587,7 @@ def read_contacts(table: Table) -> tuple[list[ImportRow], list[Rejected]] | File
     rows: list[ImportRow] = []
     rejected: list[Rejected] = []
     for line, cells in body:
-        read = read_row(line, cells, columns)
+        read = read_row(line, cells, header)
         if isinstance(read, ImportRow):
             rows.append(read)
         else:

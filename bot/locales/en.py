@@ -381,8 +381,8 @@ MESSAGES: dict[str, str] = {
         "date inside your {cycle}-day cycle."
     ),
     "pl.empty.p": (
-        "Nobody is due for a call. /call someone new, or send me a .csv or .xlsx list of "
-        "contacts to import."
+        "Nobody is due for a call. /call someone new, or send me a list of contacts "
+        "to import (.csv, .xlsx or .vcf)."
     ),
     "pl.empty.s": "Nobody to stop chasing. 👍",
     "pl.stop.method": (
@@ -424,7 +424,7 @@ MESSAGES: dict[str, str] = {
     "sheet.csv_caption": "The same list as CSV, for Excel.",
     "sheet.empty": (
         "Nobody is due for a call, so there is no sheet today. /call someone new, or send me a "
-        ".csv or .xlsx list of contacts to import."
+        "list of contacts to import (.csv, .xlsx or .vcf)."
     ),
     "contact.usage": (
         "Whose card? <code>/contact Ivan Petrov</code> (part of the name or the phone is enough)."
@@ -488,7 +488,8 @@ MESSAGES: dict[str, str] = {
         "Send me a <b>.csv</b> or <b>.xlsx</b> file to import contacts: a header row "
         "(<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row; only "
         "the name is required. Duplicates (the same phone, or the same name and company) "
-        "merge.\n"
+        "merge. Contacts exported from a phone, Google or Outlook as a <b>.vcf</b> file import "
+        "too.\n"
         "/export: your contacts, calls and Next Steps as CSV files for Excel.\n"
         "  <code>/export</code>, or <code>/export team</code> for a team's admin\n"
         "/forget: delete everything I store about you (I ask first).\n"
@@ -508,6 +509,7 @@ MESSAGES: dict[str, str] = {
     "import.why.name_taken": (
         "you already have another “{value}”: add a company or a phone to tell them apart"
     ),
+    "import.why.unreadable": "this contact is damaged and I couldn't read it",
     "import.nothing": "Nothing was imported. Fix those rows and send the file again.",
     "import.next": (
         "Fix any rows left out and send the file again: what is already here merges, nothing "
@@ -516,7 +518,8 @@ MESSAGES: dict[str, str] = {
     "import.not_a_table": (
         "I can import contacts from a table: a <b>.csv</b> or <b>.xlsx</b> file with a header "
         "row (<code>Name; Phone; Company; Note</code>, or in Russian) and one contact per row. "
-        "This file is not one, so nothing was imported."
+        "Or from a <b>.vcf</b> file of contacts exported from a phone, Google or Outlook. This "
+        "file is neither, so nothing was imported."
     ),
     "import.old_excel": (
         "That is the old Excel format (.xls). Save it as .xlsx or CSV in Excel and send it "
@@ -529,6 +532,20 @@ MESSAGES: dict[str, str] = {
     "import.too_many_rows": (
         "That file has more than {rows} rows. Split it and send the parts one by one: what is "
         "already here merges, nothing doubles. Nothing was imported."
+    ),
+    "import.too_many_cards": (
+        "That file has more than {rows} contacts. Split it and send the parts one by one: what "
+        "is already here merges, nothing doubles. Nothing was imported."
+    ),
+    "import.not_a_vcard": (
+        "I couldn't read a single contact in this .vcf file: it seems damaged, or it is not a "
+        "vCard. Export the contacts again (from your phone's Contacts app, Google Contacts or "
+        "Outlook) and send me the new file. Nothing was imported."
+    ),
+    "import.no_named_cards": (
+        "None of the contacts in this .vcf file has a name, so nothing was imported. Each "
+        "contact needs at least a name: add the names in your address book, export the "
+        "contacts again and send me the new file."
     ),
     "import.empty": (
         "That file has no contacts in it. Put a header row (<code>Name; Phone; Company; "
@@ -556,7 +573,7 @@ MESSAGES: dict[str, str] = {
     ),
     "export.nothing": (
         "You have no contacts yet, so there is nothing to export. /call someone, or send me a "
-        ".csv or .xlsx list of contacts."
+        "list of contacts (.csv, .xlsx or .vcf)."
     ),
     "export.col.rep": "Rep",
     "export.col.name": "Name",
