@@ -26,6 +26,7 @@ PRIVATE_COMMANDS = (
     "pipeline",
     "contact",
     "list",
+    "import",
     "export",
     "nudges",
     "away",

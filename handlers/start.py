@@ -66,6 +66,7 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
     from handlers.calls import FLOW_CALLBACK, callback_typed
     from handlers.nextsteps import FLOW, flow_text, live_flow
     from handlers.pipeline import FLOW_EDIT, edit_typed
+    from handlers.transfer import FLOW_COLUMNS
 
     message = update.effective_message
     assert message is not None
@@ -78,6 +79,9 @@ async def plain_text(update: Update, context: BallbackContext) -> None:
         await callback_typed(update, context, who, int(flow.data["contact_id"]), text)
     elif flow is not None and flow.kind == FLOW_EDIT:
         await edit_typed(update, context, who, flow, text)
+    elif flow is not None and flow.kind == FLOW_COLUMNS:  # answered with buttons only
+        file = str(flow.data.get("file", ""))
+        await reply(update, t(who.lang, "import.map.typed", file=file))
     else:
         await reply(update, t(who.lang, "hint"))
 

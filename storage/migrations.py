@@ -322,6 +322,20 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) STRICT, WITHOUT ROWID
         """,
     ),
+    # 8: which column is which in a rep's table whose header the import did not recognise, as
+    # the rep answered with buttons: used again, without asking, for the next file whose header
+    # row is the same (its normalised cells' key). /import reset forgets them; /forget too.
+    (
+        """
+        CREATE TABLE import_mappings (
+            user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            header_key  TEXT NOT NULL,                  -- bot.domain.transfer.header_signature
+            mapping     TEXT NOT NULL,                  -- JSON: ColumnChoice.to_json()
+            created_at  INTEGER NOT NULL,
+            PRIMARY KEY (user_id, header_key)
+        ) STRICT, WITHOUT ROWID
+        """,
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

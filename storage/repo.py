@@ -743,6 +743,50 @@ class Store:
         await self.db.transaction(_clear_flow_sync, user_id)
         return flow
 
+    # -- column choices for imports ------------------------------------------------------------
+
+    async def import_mapping(self, user_id: int, header_key: str) -> dict[str, Any] | None:
+        """The column choice the rep saved for tables with this header row (JSON), if any."""
+        row = self.db.peek(
+            _one_sync,
+            "SELECT mapping FROM import_mappings WHERE user_id = ? AND header_key = ?",
+            (user_id, header_key),
+        )
+        if row is None:
+            return None
+        data = json.loads(row["mapping"])
+        return data if isinstance(data, dict) else None
+
+    async def finish_import_mapping(
+        self, user: UserIn, header_key: str, mapping: dict[str, Any] | None, now: datetime
+    ) -> None:
+        """Close the rep's column question and, with a ``mapping``, keep it for the next file
+        with this header row, in one transaction."""
+
+        @effects.repeatable
+        def work(conn: sqlite3.Connection) -> None:
+            _upsert_user_sync(conn, user, now)
+            if mapping is not None:
+                conn.execute(
+                    """INSERT INTO import_mappings (user_id, header_key, mapping, created_at)
+                       VALUES (?, ?, ?, ?)
+                       ON CONFLICT (user_id, header_key) DO UPDATE SET
+                           mapping = excluded.mapping, created_at = excluded.created_at""",
+                    (user.id, header_key, json.dumps(mapping), to_ts(now)),
+                )
+            _clear_flow_sync(conn, user.id)
+
+        await self.db.transaction(work)
+
+    async def forget_import_mappings(self, user_id: int) -> int:
+        """Forget every column choice the rep saved; how many there were."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute("DELETE FROM import_mappings WHERE user_id = ?", (user_id,))
+            return cursor.rowcount
+
+        return await self.db.transaction(work)
+
     # -- undo --------------------------------------------------------------------------------
 
     _UNDOABLE = """

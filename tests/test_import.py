@@ -241,9 +241,13 @@ async def test_an_empty_file(bot: BotHarness, content: bytes) -> None:
     await assert_refused(bot, sent, "That file has no contacts in it")
 
 
-async def test_no_name_column(bot: BotHarness) -> None:
+async def test_no_name_column_asks_which_column_is_which(bot: BotHarness) -> None:
+    """Imported once the rep names the columns: tests/test_import_columns.py."""
     sent = await send_file(bot, "x.csv", "Телефон;Город\n89123456789;Пермь\n".encode())
-    await assert_refused(bot, sent, "I couldn't find a name column")
+    assert "Which column holds the contact's <b>name</b>?" in last_text(sent)
+    assert await bot.rows("SELECT count(*) FROM contacts") == [(0,)]
+    sent = await send_file(bot, "y.csv", "Телефон;Город\n".encode(), OLGA)  # nothing to ask about
+    assert last_text(sent).startswith("В файле нет контактов.")
 
 
 async def test_over_5_mb_is_refused_before_downloading(bot: BotHarness) -> None:

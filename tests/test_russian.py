@@ -40,6 +40,7 @@ NOT_NAMES = frozenset(
         *("outcome", "status", "label", "source", "details", "detail", "extras", "bar", "link"),
         # typed values that are not names: a Next Step's action, a note, a setting, a file, a phone
         *("action", "note", "value", "key", "example", "zone", "file", "phone", "why"),
+        *("columns",),  # the import's header cells and sample values, listed by the code
     }
 )
 # A placeholder that holds a name in one key only.

@@ -18,12 +18,13 @@ Plain Python: no Telegram, no SQL.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import phonenumbers
 
@@ -38,7 +39,7 @@ from bot.domain.contacts import (
     name_key,
     normalise_phone,
 )
-from bot.domain.tables import HEADER_ROWS, MAX_ROWS, Table
+from bot.domain.tables import HEADER_ROWS, MAX_COLUMNS, MAX_ROWS, Table
 
 
 def phone_for_excel(e164: str) -> str:
@@ -570,20 +571,35 @@ def find_header(table: Table) -> tuple[int, Header] | None:
     return None
 
 
-def read_contacts(table: Table) -> tuple[list[ImportRow], list[Rejected]] | FileProblem:
+def body_problem(table: Table, header_index: int = 0) -> FileProblem | None:
+    """Why the rows below the header cannot be imported at all: none, or too many."""
+    body = len(table.rows) - header_index - 1
+    if body <= 0:
+        return FileProblem.EMPTY
+    if body > MAX_ROWS:
+        return FileProblem.TOO_MANY_ROWS
+    return None
+
+
+def read_contacts(
+    table: Table, choice: ColumnChoice | None = None
+) -> tuple[list[ImportRow], list[Rejected]] | FileProblem:
     """The contacts in a table: the rows that can be imported, and the ones left out and why.
 
-    The header is the first row (of the first few) that names a name column.
+    The header is the first row (of the first few) that names a name column; with a ``choice``
+    (the rep said which column is which), the first row, read as the choice says.
     """
-    found = find_header(table)
+    if choice is not None:
+        found: tuple[int, Header] | None = (0, choice.header(table.rows[0][1]))
+    else:
+        found = find_header(table)
     if found is None:
         return FileProblem.NO_NAME_COLUMN
     index, header = found
+    problem = body_problem(table, index)
+    if problem is not None:
+        return problem
     body = table.rows[index + 1 :]
-    if not body:
-        return FileProblem.EMPTY
-    if len(body) > MAX_ROWS:
-        return FileProblem.TOO_MANY_ROWS
     rows: list[ImportRow] = []
     rejected: list[Rejected] = []
     for line, cells in body:
@@ -593,6 +609,104 @@ def read_contacts(table: Table) -> tuple[list[ImportRow], list[Rejected]] | File
         else:
             rejected.append(read)
     return rows, rejected
+
+
+# -- columns the rep names ------------------------------------------------------------------------
+
+MAX_OFFERED = 20  # columns offered as buttons when the header says nothing known
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnChoice:
+    """Which column is which, as the rep said when the header named no name column: positions
+    in the row (``None``: no such column). A name is whole, or first and (maybe) last apart."""
+
+    name: int | None = None
+    first: int | None = None
+    last: int | None = None
+    phone: int | None = None
+    company: int | None = None
+    note: int | None = None
+
+    def header(self, cells: list[str]) -> Header:
+        """The :class:`Header` this choice makes of the header row ``cells``; a phone column's
+        header says what its phones are, as a recognised one would (``Моб.``: mobile)."""
+        columns: dict[Column, list[int]] = {}
+        for column, index in (
+            (Column.NAME, self.name),
+            (Column.FIRST, self.first),
+            (Column.LAST, self.last),
+            (Column.PHONE, self.phone),
+            (Column.COMPANY, self.company),
+            (Column.NOTE, self.note),
+        ):
+            if index is not None:
+                columns[column] = [index]
+        padded = [*cells, *[""] * (max(columns.get(Column.PHONE, [0])) + 1 - len(cells))]
+        return Header(columns, _phone_columns(padded, columns))
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            key: value
+            for key in ("name", "first", "last", "phone", "company", "note")
+            if (value := getattr(self, key)) is not None
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ColumnChoice | None:
+        """The choice stored as :meth:`to_json` made it; ``None`` when it is not one."""
+        values: dict[str, int] = {}
+        for key in ("name", "first", "last", "phone", "company", "note"):
+            value = data.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                return None
+            if not 0 <= value < MAX_COLUMNS:
+                return None
+            values[key] = value
+        choice = cls(**values)
+        if (choice.name is None) == (choice.first is None):  # a name, one way or the other
+            return None
+        return choice
+
+
+def header_signature(cells: list[str]) -> str:
+    """A key for a header row: the same for ``Client;Tel.`` and ``client ; TEL``, so a choice
+    the rep made for one file is used for the next file with these columns."""
+    keys = [header_key(cell) for cell in cells]
+    while keys and not keys[-1]:
+        keys.pop()
+    return hashlib.sha256("\x1f".join(keys).encode()).hexdigest()[:32]
+
+
+def _short(text: str, room: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= room else text[: room - 1].rstrip() + "…"
+
+
+def offered_columns(table: Table, room: int = 40) -> list[tuple[int, str, str]]:
+    """The columns to ask about: position, header cell and the first data row's value (both
+    shortened to ``room``), for at most :data:`MAX_OFFERED` columns that hold anything."""
+    rows = [cells for _, cells in table.rows]
+    header = rows[0] if rows else []
+    sample = rows[1] if len(rows) > 1 else []
+    width = max((len(cells) for cells in rows), default=0)
+    filled = [False] * width
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            if not filled[index] and cell.strip():
+                filled[index] = True
+    offered: list[tuple[int, str, str]] = []
+    for index in range(width):
+        if not filled[index]:
+            continue
+        label = header[index] if index < len(header) else ""
+        value = sample[index] if index < len(sample) else ""
+        offered.append((index, _short(label, room), _short(value, room)))
+        if len(offered) == MAX_OFFERED:
+            break
+    return offered
 
 
 # -- merging with what the rep has ---------------------------------------------------------------

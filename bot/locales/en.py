@@ -490,6 +490,9 @@ MESSAGES: dict[str, str] = {
         "the name is required. Duplicates (the same phone, or the same name and company) "
         "merge. Contacts exported from a phone, Google or Outlook as a <b>.vcf</b> file import "
         "too.\n"
+        "/import: how importing works; when I ask which column is which, I remember your "
+        "answer.\n"
+        "  <code>/import reset</code> forgets those answers\n"
         "/export: your contacts, calls and Next Steps as CSV files for Excel.\n"
         "  <code>/export</code>, or <code>/export team</code> for a team's admin\n"
         "/forget: delete everything I store about you (I ask first).\n"
@@ -559,6 +562,45 @@ MESSAGES: dict[str, str] = {
     "import.download_failed": (
         "I couldn't download that file from Telegram. Please send it again. Nothing was imported."
     ),
+    "import.map.intro": (
+        "📋 <b>{file}</b>: I don't recognise these columns. Tell me which is which, and I'll "
+        "remember it for files with the same headers.\n\n{columns}"
+    ),
+    "import.map.ask_name": (
+        "Which column holds the contact's <b>name</b>? If the first and last names are in "
+        "columns of their own, tap “First and last name apart”."
+    ),
+    "import.map.ask_first": "Which column holds the <b>first name</b>?",
+    "import.map.ask_last": "And the <b>last name</b>?",
+    "import.map.ask_phone": "Which column holds the <b>phone</b>?",
+    "import.map.ask_company": "Which column holds the <b>company</b>?",
+    "import.map.ask_note": "Which column goes into the contact's <b>note</b>?",
+    "import.map.split": "✂️ First and last name apart",
+    "import.map.no_last": "No last name",
+    "import.map.no_phone": "No phone",
+    "import.map.skip": "Skip",
+    "import.map.busy": (
+        "First answer the question about the columns of <b>{file}</b>, or /cancel it; then send "
+        "this file again. Nothing of it was imported."
+    ),
+    "import.map.typed": (
+        "Tap a button under the question about the columns of <b>{file}</b>, or /cancel it."
+    ),
+    "import.map.saved": (
+        "🗂 Columns read the way you chose for files with these headers (/import reset forgets "
+        "that)."
+    ),
+    "import.about": (
+        "📥 To import contacts, send me a <b>.csv</b>, <b>.xlsx</b> or <b>.vcf</b> file. When I "
+        "don't recognise a table's columns, I ask which is which and remember your answer for "
+        "files with the same headers.\n"
+        "<code>/import reset</code> forgets those answers, and I ask again."
+    ),
+    "import.reset_done": "Done: I forgot the column choices you saved. Next time I'll ask again.",
+    "import.reset_none": (
+        "You have no saved column choices. I save one when you tell me which column is which."
+    ),
+    "cmd.import": "How to import; /import reset forgets column choices",
     "cmd.export": "Download your contacts, calls and Next Steps",
     "cmd.forget": "Delete everything I store about you",
     "plural.contacts": "contact|contacts",
