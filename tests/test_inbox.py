@@ -209,13 +209,9 @@ async def test_crash_between_outcome_and_edit_edits_once_and_counts_once(
     assert count(copy, "SELECT count(*) FROM calls WHERE outcome = 'th'") == 1
     assert count(copy, "SELECT polite_nos FROM day_counts") == 1
 
-    restarted = settings.model_copy(update={"database": copy})
-    async with FakeBotAPI() as api2:
-        async with polling(restarted, api2):
-            await api2.wait_for("editMessageText")
-            await api2.wait_until(lambda: all(row[5] for row in inbox_rows(copy)), timeout=5)
-        edits = api2.calls("editMessageText")
-        answers = api2.calls("answerCallbackQuery")
+    after = await replay_on(copy, settings, "editMessageText")
+    edits = [r for r in after if r.method == "editMessageText"]
+    answers = [r for r in after if r.method == "answerCallbackQuery"]
     assert len(edits) == 1 and edits[0].params["message_id"] == reply.message_id
     assert "think" in edits[0].params["text"].lower()
     assert len(answers) == 1  # answered (Telegram may find it too old: only logged)
