@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.telegram_bot import BallbackBot
 from storage.db import Database
 from storage.repo import Store
 
@@ -41,9 +42,7 @@ class Services:
     inbox: Inbox | None = None  # every update, stored until handled (bot/inbox.py)
 
 
-class BallbackContext(
-    CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
-):
+class BallbackContext(CallbackContext[BallbackBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The handlers' context, with typed access to :class:`Services`."""
 
     @property
@@ -53,7 +52,7 @@ class BallbackContext(
 
 
 BallbackApp = Application[
-    ExtBot[None], BallbackContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+    BallbackBot, BallbackContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
 ]
 
 
@@ -79,21 +78,22 @@ def build_app(
     # Waits (retry pauses) go by on the clock's own sleep: a ManualClock's takes no real time.
     wait = sleep or getattr(services.clock, "sleep", None) or asyncio.sleep
     inbox = services.inbox = Inbox(services.store.inbox, services.clock, wait)
+    bot = BallbackBot(
+        settings.token.get_secret_value(),
+        base_url=settings.api_url,
+        base_file_url=settings.file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            tzinfo=settings.zone,
+        ),
+        request=request or AiohttpRequest(),
+        get_updates_request=inbox.request(get_updates_request or AiohttpRequest()),
+    )
     builder = (
         Application.builder()
-        .token(settings.token.get_secret_value())
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
+        .bot(bot)
         .context_types(ContextTypes(context=BallbackContext))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                tzinfo=settings.zone,
-            )
-        )
-        .request(request or AiohttpRequest())
-        .get_updates_request(inbox.request(get_updates_request or AiohttpRequest()))
         .update_queue(inbox.queue)
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates, inbox))
     )

@@ -33,6 +33,7 @@ from handlers.common import (
     message_text_arg,
     reply,
     strip_keyboard,
+    tell,
 )
 from storage.models import Call, Contact, LoggedCall
 from storage.repo import OutcomeResult
@@ -177,7 +178,7 @@ async def log_and_render(
         await reply(update, t(who.lang, "call.again", name=logged.contact.name))
         return
     text, markup = await logged_view(context, who, logged)
-    await reply(update, text, markup)
+    await tell(update, text, markup)
 
 
 async def close_callback_question(context: BallbackContext, who: Actor) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+    Update,
+)
 from telegram.error import BadRequest
 from telegram.ext import filters
 
@@ -16,6 +24,7 @@ from bot.app import BallbackContext
 from bot.domain.rules import Moment, Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang
+from bot.telegram_bot import BallbackBot
 from storage import effects
 from storage.models import UserIn
 
@@ -153,6 +162,14 @@ async def strip_keyboard(context: BallbackContext, chat_id: int, message_id: int
         await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
+def ballback_bot(item: TelegramObject) -> BallbackBot:
+    """The bot an update's object came with: Ballback's own (``bot/telegram_bot.py``)."""
+    bot = item.get_bot()
+    if not isinstance(bot, BallbackBot):
+        raise TypeError(f"not Ballback's bot: {type(bot).__name__}")
+    return bot
+
+
 async def answer_and_edit(
     query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -173,15 +190,27 @@ async def answer_and_edit(
     except BaseException:
         answering.cancel()
         raise
-    answered, edited = await asyncio.gather(
-        answering, query.edit_message_text(text, reply_markup=markup), return_exceptions=True
-    )
+    message = query.message
+    editing: Awaitable[object]
+    if message is not None:  # Telegram's answer (the edited message) is not needed
+        editing = ballback_bot(query).edit_text(message.chat.id, message.message_id, text, markup)
+    else:  # a button under an inline message
+        editing = query.edit_message_text(text, reply_markup=markup)
+    answered, edited = await asyncio.gather(answering, editing, return_exceptions=True)
     if isinstance(answered, BadRequest):
         log.info("could not answer button %r: %s", query.data, answered)
     elif isinstance(answered, BaseException):
         raise answered
     if isinstance(edited, BaseException):
         raise edited
+
+
+async def tell(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """:func:`reply` for the hot path, when the message sent is not needed afterwards."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    await ballback_bot(message).send_text(message.chat_id, text, markup)
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
