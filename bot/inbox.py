@@ -51,7 +51,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,14 @@ def transient(error: BaseException | None) -> bool:
     if isinstance(error, RetryAfter):
         return True
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def _pauses() -> Iterator[float]:
+    """Waits between tries while the database refuses: doubling, up to a ceiling."""
+    pause = STORE_PAUSES[0]
+    while True:
+        yield pause
+        pause = min(pause * 2, STORE_PAUSES[1])
 
 
 def _ids(raw: JSONDict) -> tuple[int | None, int | None]:
@@ -254,14 +262,14 @@ class Inbox:
     async def _known(self, update_ids: list[int]) -> set[int]:
         """Stored already; while the database cannot say, wait: the update is not confirmed
         to Telegram meanwhile (see :meth:`stored`)."""
-        pause = STORE_PAUSES[0]
+        pauses = _pauses()
         while True:
             try:
                 return self.store.known(update_ids)
             except Exception as exc:
+                pause = next(pauses)
                 log.error("cannot read the inbox, retrying in %.1f s: %s", pause, exc)
             await self.sleep(pause)
-            pause = min(pause * 2, STORE_PAUSES[1])
 
     def _committed(self, arrivals: Sequence[Arrival]) -> None:
         self._unstored.difference_update(a.update_id for a in arrivals)
@@ -279,7 +287,7 @@ class Inbox:
             if not self._unstored:
                 return
             await asyncio.sleep(0)
-        pause = STORE_PAUSES[0]
+        pauses = _pauses()
         db = self.store.db
         while self._unstored:
             try:
@@ -289,6 +297,7 @@ class Inbox:
                 if self._unstored:  # their carrier failed and gave them back: go again
                     await asyncio.sleep(0)
             except Exception as exc:
+                pause = next(pauses)
                 log.error(
                     "could not store %d update(s), retrying in %.1f s: %s",
                     len(self._unstored),
@@ -296,7 +305,6 @@ class Inbox:
                     exc,
                 )
                 await self.sleep(pause)
-                pause = min(pause * 2, STORE_PAUSES[1])
 
     # -- start ------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from bot.domain.rules import Moment, Rules
 from bot.domain.team import effective_rules, language_choice, load_zone
 from bot.locales import Lang, pick_lang
 from bot.telegram_bot import BallbackBot
-from storage import effects
+from storage.effects import replaying as replaying  # a replay lets repeated presses through
 from storage.models import UserIn
 
 log = logging.getLogger(__name__)
@@ -108,13 +108,6 @@ async def actor(update: Update, context: BallbackContext) -> Actor:
         now=services.clock.now(),
         team_id=team.id if team else None,
     )
-
-
-def replaying() -> bool:
-    """The update being handled was handled before, up to a crash or a failed reply: what it
-    saved then is saved already (``storage/effects.py``), and the reply is to be sent again.
-    Checks that turn away a repeated button press must let it through."""
-    return effects.replaying()
 
 
 def deep_link(username: str | None, command: str) -> str:

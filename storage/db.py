@@ -306,18 +306,16 @@ class Database:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
-        seq = scope.next_unit()
         if effects.is_repeatable(fn):
+            scope.next_unit()  # it still counts, so the recorded ones keep their numbers
             return await self.bookkeeping(fn, *args, **kwargs)
-        name = getattr(fn, "__qualname__", "unit")
-        if scope.replay:
-            done = effects.recall(self._require(self._inline), scope, seq, name)
-            if done is not effects.MISSING:
-                return cast(T, done)
+        done, remember = self._next_unit(scope, getattr(fn, "__qualname__", "unit"))
+        if done is not effects.MISSING:
+            return cast(T, done)
 
         def unit(conn: sqlite3.Connection) -> T:
             result: T = fn(conn, *args, **kwargs)
-            effects.record(conn, scope, seq, name, result)
+            remember(conn, result)
             return result
 
         return await self.bookkeeping(unit)
@@ -331,8 +329,14 @@ class Database:
         scope = effects.CURRENT.get()
         if scope is None:
             return effects.MISSING, _no_record
+        return self._next_unit(scope, "write")
+
+    def _next_unit(
+        self, scope: effects.UpdateScope, name: str
+    ) -> tuple[Any, Callable[[sqlite3.Connection, Any], None]]:
+        """The update's next unit of work: its result if a previous run recorded it (else
+        :data:`storage.effects.MISSING`), and what records it inside its transaction."""
         seq = scope.next_unit()
-        name = "write"
         if scope.replay:
             done = effects.recall(self._require(self._inline), scope, seq, name)
             if done is not effects.MISSING:

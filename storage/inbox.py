@@ -39,17 +39,12 @@ class Pending:
     attempts: int
 
 
-def _store_sync(conn: sqlite3.Connection, arrivals: Sequence[Arrival], ts: int) -> list[int]:
-    fresh: list[int] = []
-    for a in arrivals:
-        cursor = conn.execute(
-            "INSERT INTO inbox (update_id, chat_id, user_id, payload, received_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
-            (a.update_id, a.chat_id, a.user_id, a.payload, ts),
-        )
-        if cursor.rowcount:
-            fresh.append(a.update_id)
-    return fresh
+def _store_sync(conn: sqlite3.Connection, arrivals: Sequence[Arrival], ts: int) -> None:
+    conn.executemany(
+        "INSERT INTO inbox (update_id, chat_id, user_id, payload, received_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+        [(a.update_id, a.chat_id, a.user_id, a.payload, ts) for a in arrivals],
+    )
 
 
 def _one(conn: sqlite3.Connection, sql: str, *params: object) -> object:
