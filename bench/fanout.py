@@ -32,6 +32,7 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.scheduler import Scheduler
 from storage.models import to_ts
+from tests.dbtools import writing
 from tests.fakeapi import FakeBotAPI
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKEN1234"
@@ -61,7 +62,7 @@ async def fill(settings: Settings, reps: int) -> None:
     await db.open()
     created = to_ts(START - timedelta(days=30))
     yesterday = to_ts(START - timedelta(days=1))
-    async with db.write() as conn:
+    async with writing(db) as conn:
         await conn.execute(
             "INSERT INTO teams (id, chat_id, title, tz, block_start, block_end, summary_at, "
             "created_at, updated_at) VALUES (1, ?, 'Bench', 'Europe/Moscow', 600, 660, 1110, "
@@ -79,16 +80,13 @@ async def fill(settings: Settings, reps: int) -> None:
                 "INSERT INTO memberships (team_id, user_id, joined_at) VALUES (1, ?, ?)",
                 (user_id, created),
             )
-            contacts = []
-            for n in range(8):
-                cursor = await conn.execute(
-                    "INSERT INTO contacts (owner_id, name, name_key, company, created_at) "
-                    "VALUES (?, ?, ?, 'ООО Ромашка', ?) RETURNING id",
-                    (user_id, f"Контакт {rep}-{n}", f"контакт {rep}-{n}", created + n),
+            contacts = [rep * 10 + n for n in range(8)]
+            for n, contact in enumerate(contacts):
+                await conn.execute(
+                    "INSERT INTO contacts (id, owner_id, name, name_key, company, created_at) "
+                    "VALUES (?, ?, ?, ?, 'ООО Ромашка', ?)",
+                    (contact, user_id, f"Контакт {rep}-{n}", f"контакт {rep}-{n}", created + n),
                 )
-                row = await cursor.fetchone()
-                assert row is not None
-                contacts.append(int(row[0]))
             await conn.executemany(
                 "INSERT INTO calls (owner_id, contact_id, at, outcome) VALUES (?, ?, ?, 'na')",
                 [(user_id, contacts[0], yesterday + 60 * n) for n in range(15)],

@@ -33,6 +33,7 @@ from bot.domain.transfer import lookup_keys, plan_import, read_contacts
 from storage.db import Database
 from storage.models import UserIn, to_ts
 from storage.repo import Store
+from tests.dbtools import writing
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 RULES = Rules(tz=ZoneInfo("Europe/Moscow"))
@@ -47,7 +48,7 @@ async def seed(db: Database, contacts: int, reps: int, share: float, per_day: in
     def owner(i: int) -> int:
         return 1 if i <= first else 2 + i % max(1, reps - 1)
 
-    async with db.write() as conn:
+    async with writing(db) as conn:
         await conn.executemany(
             "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, ?, 0, 0)",
             [(r, f"Rep {r}") for r in range(1, reps + 1)],

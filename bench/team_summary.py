@@ -22,6 +22,7 @@ from bot.reports import Period, build_leaderboard, build_summary, team_today
 from storage.db import Database
 from storage.models import to_ts
 from storage.repo import Store
+from tests.dbtools import writing
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ async def fill(db: Database, reps: int, calls: int, team_size: int) -> None:
     rng = random.Random(7)
     start = NOW - timedelta(days=60)
     span = int((NOW - start).total_seconds())
-    async with db.write() as conn:
+    async with writing(db) as conn:
         teams = (reps + team_size - 1) // team_size
         for team in range(teams):
             await conn.execute(

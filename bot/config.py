@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     )
 
     token: SecretStr = Field(description="Bot token from @BotFather")
-    database: Path = Field(default=Path("ballback.db"), description="SQLite file")
+    database: Path | str = Field(
+        default=Path("ballback.db"),
+        description="SQLite file, or a postgresql:// URL for PostgreSQL",
+    )
     api_url: str = Field(default="https://api.telegram.org/bot", description="Bot API base URL")
     file_url: str = Field(
         default="https://api.telegram.org/file/bot", description="Bot API file base URL"
@@ -70,10 +73,20 @@ class Settings(BaseSettings):
 
     @field_validator("database")
     @classmethod
-    def _database_path(cls, value: Path) -> Path:
-        if not str(value).strip() or str(value) == ".":
-            raise ValueError("must be a file path, e.g. ballback.db")
-        return value.expanduser()
+    def _database_path(cls, value: Path | str) -> Path | str:
+        text = str(value).strip()
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        if "://" in text:
+            raise ValueError("must be a file path (SQLite) or a postgresql:// URL")
+        if not text or text == ".":
+            raise ValueError("must be a file path, e.g. ballback.db, or a postgresql:// URL")
+        return Path(text).expanduser()
+
+    @property
+    def postgres(self) -> bool:
+        """The database is a PostgreSQL server, not a SQLite file."""
+        return isinstance(self.database, str)
 
     @field_validator("api_url", "file_url")
     @classmethod

@@ -5,7 +5,8 @@ collector (journald, ``docker logs``) sees one event as one line.
 
 httpx logs every request URL at INFO, and Bot API URLs contain the token, so the HTTP client
 loggers are quieted and, as a second line of defence, the formatter scrubs anything shaped like a
-token (and every secret it is given, such as the webhook secret) from the finished line: the
+token (and every secret it is given, such as the webhook secret, and the password of a database
+URL) from the finished line: the
 message, its arguments, the exception traceback and the stack, whoever logged them.
 """
 
@@ -20,6 +21,8 @@ from typing import TextIO
 # ``123456789:AAH...``, also URL-encoded (``%3A``) as it may appear in a logged URL.
 TOKEN_PATTERN = re.compile(r"\d{3,20}(?::|%3[Aa])[A-Za-z0-9_-]{30,64}")
 REDACTED = "<token>"
+# The password in a database URL: ``postgresql://user:secret@host/db``.
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
 QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "hpack", "tornado.access")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -29,7 +32,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    return TOKEN_PATTERN.sub(REDACTED, text)
+    return URL_PASSWORD.sub(r"\1***@", TOKEN_PATTERN.sub(REDACTED, text))
 
 
 class RedactingFormatter(logging.Formatter):

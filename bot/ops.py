@@ -76,17 +76,17 @@ async def _check_database(settings: Settings) -> str:
     db = Database(settings.database)
     await db.open()
     try:
-        row = await db.fetchone("PRAGMA user_version")
-        version = int(row[0]) if row else 0
+        about = await db.describe()
         row = await db.fetchone("SELECT count(*) FROM inbox WHERE done_at IS NULL")
         pending = int(row[0]) if row else 0
     finally:
         await db.close()
+    version = about["schema"]
     if version != LATEST:
         raise RuntimeError(f"schema version {version}, expected {LATEST}")
     return (
-        f"{settings.database} opened, schema version {version}, "
-        f"{pending} update(s) waiting in the inbox"
+        f"{about['where']} opened ({about['backend']} {about['server']}), schema version "
+        f"{version}, {pending} update(s) waiting in the inbox"
     )
 
 

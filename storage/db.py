@@ -1,11 +1,14 @@
-"""One SQLite file, one writer.
+"""Where Ballback keeps everything: one SQLite file with one writer (the default), or PostgreSQL
+(``storage/postgres.py``).
+
+The rest of these notes are about SQLite.
 
 aiosqlite runs each connection on its own thread, and every task that shares a connection shares
 its transaction: if task A has inserted half a unit of work and task B commits, A's half is
-committed too. So all writes go through :meth:`Database.write`, which holds an asyncio lock for
-the whole ``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection. ``IMMEDIATE`` takes the
-write lock up front, so a second process (a backup, a second instance started by mistake) waits
-on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY.
+committed too. So all writes go through :meth:`Database.transaction`, which holds an asyncio
+lock for the whole ``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection.
+``IMMEDIATE`` takes the write lock up front, so a second process (a backup, a second instance
+started by mistake) waits on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY.
 
 Reads that need no transaction go to a second connection: in WAL mode readers never block the
 writer and only ever see committed data.
@@ -16,14 +19,18 @@ the loop runs whatever else is ready, so one round trip costs 0.05-1 ms of laten
 cursor-based query takes three. The queries on every update's path are indexed lookups and
 small writes that SQLite answers in microseconds, so they run directly on the event loop on a
 third, plain ``sqlite3`` connection: :meth:`Database.transaction` (a whole unit of work,
-``BEGIN IMMEDIATE ... COMMIT``, under the same single-writer lock as :meth:`Database.write`, so
-the two never interleave) and :meth:`Database.peek` (point reads). Nothing there can block for
-long: the inline connection does not wait for locks (``busy_timeout=0``; if another process
-holds the write lock the unit of work goes to the writer thread instead, which waits), and it
+``BEGIN IMMEDIATE ... COMMIT``, under the single-writer lock; :meth:`Database.bulk` runs the
+ones that touch many rows on the writer's thread instead) and :meth:`Database.read` (point
+reads). A unit of work is a coroutine, written once for both backends (``storage/sql.py``),
+and on SQLite it never suspends, so it runs to its end without giving the loop away. Nothing
+there can block for long: the inline connection does not wait for locks (``busy_timeout=0``;
+if another process holds the write lock the unit of work goes to the writer thread instead,
+which waits), and it
 never checkpoints the WAL itself (that fsyncs); a checkpoint runs on the reader's thread every
 few hundred inline commits. Durability is unchanged: a unit of work is committed (WAL,
 ``synchronous=NORMAL``) before ``transaction`` returns. Queries that scan (reports, exports)
-keep using :meth:`Database.fetchall` on the reader's thread, so the loop stays responsive.
+use :meth:`Database.scan` and :meth:`Database.fetchall`, on the reader's thread, so the loop
+stays responsive.
 
 Small bookkeeping writes that every update makes (the durable inbox's rows: an update's arrival,
 its "done") *ride* (:meth:`Database.ride`): they are written inside whichever write transaction
@@ -31,16 +38,17 @@ comes next, usually the update's own first unit of work, so they cost no commit 
 or in one of their own a few milliseconds later (:data:`RIDE_WINDOW`) if nothing comes. A
 transaction that rolls back gives its riders back to the next one.
 
-The write lock is not re-entrant: never open a ``write()`` or ``transaction()`` inside another.
+The write lock is not re-entrant: never open a ``transaction()`` inside another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
@@ -48,28 +56,313 @@ import aiosqlite
 
 from storage import effects
 from storage.errors import SchemaTooNewError, StorageError
-from storage.migrations import migrate
+from storage.migrations import LATEST, migrate, schema_version
+from storage.sql import Conn, Dialect, Params, SqliteConn, Statement, drive
 
-__all__ = ["Database", "SchemaTooNewError", "StorageError"]
+__all__ = [
+    "Database",
+    "SchemaTooNewError",
+    "SqliteDatabase",
+    "StorageError",
+    "is_postgres_url",
+    "lock_key",
+]
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any] | dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
-C = TypeVar("C", aiosqlite.Connection, sqlite3.Connection)
-SyncWork = Callable[Concatenate[sqlite3.Connection, P], T]
+Unit = Callable[Concatenate[Conn, P], Coroutine[Any, Any, T]]
 
 
-async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    """The first row of ``sql`` on an open aiosqlite connection (inside a write, say)."""
-    async with conn.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-        return row
+def lock_key(*parts: object) -> int:
+    """A stable signed 64-bit key for a lock in the database (``("chat", chat_id)``)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def is_postgres_url(target: str | Path) -> bool:
+    """``BALLBACK_DATABASE`` names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+class Rider(Protocol):
+    """A small write that goes with the next transaction (:meth:`Database.ride`)."""
+
+    async def write(self, conn: Conn) -> None: ...
+
+    def committed(self) -> None: ...
+
+
+class Loader(Protocol):
+    """Inside :meth:`Database.loading`: one transaction, for copying whole tables."""
+
+    async def rows(self, table: str, columns: Sequence[str], batch: Sequence[Any]) -> None:
+        """Insert ``batch`` (tuples in ``columns``' order) into ``table``."""
+
+    async def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    async def execute(self, sql: str) -> None: ...
+
+
+class Database:
+    """Where Ballback keeps everything: a SQLite file (:class:`SqliteDatabase`, the default)
+    or a PostgreSQL database (:class:`storage.postgres.PostgresDatabase`).
+
+    ``Database(target)`` opens the right one for ``target``: a file path, or a
+    ``postgresql://`` URL. Units of work (``async def unit(conn, ...)``, ``storage/sql.py``)
+    run through :meth:`transaction` (small ones, on the update's path), :meth:`bulk` (ones that
+    touch many rows), :meth:`read` (point reads) and :meth:`scan` (reads that scan).
+    """
+
+    dialect: Dialect
+
+    def __new__(cls, target: str | Path) -> Database:
+        if cls is Database:
+            if is_postgres_url(target):
+                from storage.postgres import PostgresDatabase
+
+                return super().__new__(PostgresDatabase)
+            return super().__new__(SqliteDatabase)
+        return super().__new__(cls)
+
+    def __init__(self, target: str | Path) -> None:
+        self._riders: list[Rider] = []  # small writes that go with the next transaction
+        self._ride_timer: asyncio.TimerHandle | None = None
+        self._ride_task: asyncio.Task[None] | None = None
+
+    # -- what each backend provides -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and migrate the schema; :class:`StorageError` if impossible."""
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def is_open(self) -> bool:
+        raise NotImplementedError
+
+    async def _transaction(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        riders: list[Rider],
+        bulk: bool,
+    ) -> T:
+        """``fn(conn, *args, **kwargs)`` after the riders' writes, in one transaction."""
+        raise NotImplementedError
+
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """A read by key, through an index: committed data only, as fast as the backend
+        answers (inline on SQLite). Anything that scans goes to :meth:`scan`."""
+        raise NotImplementedError
+
+    async def scan(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """A read that may scan: off the event loop on SQLite."""
+        raise NotImplementedError
+
+    async def fetchall(self, sql: Statement, params: Params = ()) -> list[Any]:
+        """Every row of one query that may scan."""
+        raise NotImplementedError
+
+    async def describe(self) -> dict[str, str | int]:
+        """For ``ballback check``: the backend, its version, the schema version."""
+        raise NotImplementedError
+
+    def loading(self) -> AbstractAsyncContextManager[Loader]:
+        """One transaction for loading whole tables (``migrate-db``): committed when the
+        block ends, rolled back if it raises."""
+        raise NotImplementedError
+
+    @property
+    def shared(self) -> bool:
+        """Several instances may use this database at once (PostgreSQL): what must happen
+        once takes the database's locks (:meth:`try_lock`)."""
+        return False
+
+    async def try_lock(self, key: int) -> bool:
+        """Take the lock ``key`` (:func:`lock_key`) for this instance if no
+        other instance holds it; one instance per SQLite file: always granted."""
+        return True
+
+    async def unlock(self, key: int) -> None:
+        """Release a lock taken with :meth:`try_lock`."""
+
+    async def lock(self, key: int, pause: float = 0.01) -> None:
+        """Take the lock ``key``, waiting (polling every ``pause`` seconds, holding nothing
+        of the pool meanwhile) while another instance has it; :meth:`unlock` releases it."""
+        while not await self.try_lock(key):  # noqa: ASYNC110 (another process holds it)
+            await asyncio.sleep(pause)
+
+    # -- shared ----------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self.is_open:
+            try:
+                await self.flush()  # nothing that rides is left behind by a clean stop
+            except Exception:
+                log.exception("could not write the last bookkeeping before closing")
+        if self._ride_timer is not None:
+            self._ride_timer.cancel()
+            self._ride_timer = None
+        await self._close()
+
+    async def fetchone(self, sql: Statement, params: Params = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def one(self, sql: Statement, params: Params = ()) -> Any:
+        """The first row of a point read (:meth:`read`), or ``None``."""
+        return await self.read(_one, sql, params)
+
+    async def transaction(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(conn, ...)`` as one write transaction: committed when it returns, rolled back
+        if it raises. On SQLite it runs on the event loop (see the module notes): it should do
+        only a few indexed statements; one that touches many rows is :meth:`bulk`.
+
+        While an update is handled (:data:`storage.effects.CURRENT`), the result is recorded
+        in the same transaction, and a replay of that update gets the recorded result back
+        instead of running ``fn`` again (``storage/effects.py``).
+        """
+        scope = effects.CURRENT.get()
+        if scope is not None:
+            return await self._unit_of_update(scope, fn, args, kwargs, bulk=False)
+        return await self._carrying(fn, args, kwargs, bulk=False)
+
+    async def bulk(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """:meth:`transaction` for a unit that touches many rows (an import, forgetting a
+        user): on SQLite it runs on the writer's thread, so the event loop goes on."""
+        scope = effects.CURRENT.get()
+        if scope is not None:
+            return await self._unit_of_update(scope, fn, args, kwargs, bulk=True)
+        return await self._carrying(fn, args, kwargs, bulk=True)
+
+    async def bookkeeping(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """:meth:`transaction`, never recorded as a unit of the update being handled: for the
+        inbox's own rows, written around the handling."""
+        return await self._carrying(fn, args, kwargs, bulk=False)
+
+    async def _carrying(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        bulk: bool,
+    ) -> T:
+        riders, self._riders = self._riders, []
+        try:
+            result = await self._transaction(fn, args, kwargs, riders, bulk)
+        except BaseException:
+            self._unride(riders)
+            raise
+        for rider in riders:
+            rider.committed()
+        return result
+
+    # -- riders: small writes that go with whichever transaction comes next ------------------
+
+    def ride(self, rider: Rider) -> None:
+        """Write ``rider`` inside the next write transaction, whichever it is, or in one of
+        its own :data:`RIDE_WINDOW` seconds from now at the latest.
+
+        For bookkeeping on every update's path (the inbox's rows): an update's arrival and
+        the previous update's "done" then share one commit with the update's own unit of
+        work instead of costing two more. ``rider.committed()`` is called once it is."""
+        self._riders.append(rider)
+        if self._ride_timer is None:
+            self._ride_timer = asyncio.get_running_loop().call_later(RIDE_WINDOW, self._ride_alone)
+
+    async def flush(self) -> None:
+        """Commit the riders waiting, now (in a transaction of their own if need be). While
+        the database is closed they wait for it to be opened again."""
+        if not self.is_open:
+            return
+        if self._riders:
+            await self.bookkeeping(_nothing)
+        else:  # those taken already are in a transaction: wait for its end
+            await self._settled()
+
+    async def _settled(self) -> None:
+        """Wait for the transactions under way to end (SQLite: the writer's lock)."""
+
+    @property
+    def riding(self) -> int:
+        """How many riders wait for a transaction."""
+        return len(self._riders)
+
+    def _ride_alone(self) -> None:
+        self._ride_timer = None
+        if self._riders and self.is_open:
+            self._ride_task = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # the next transaction takes them along, or the next timer
+            log.warning("bookkeeping not written yet (%d waiting): %s", len(self._riders), exc)
+
+    def _unride(self, riders: list[Rider]) -> None:
+        """A transaction that carried ``riders`` rolled back: they wait for the next one."""
+        if riders:
+            self._riders[:0] = riders
+            if self._ride_timer is None and self.is_open:
+                loop = asyncio.get_running_loop()
+                self._ride_timer = loop.call_later(RIDE_WINDOW, self._ride_alone)
+
+    # -- units of work of the update being handled -------------------------------------------
+
+    async def _unit_of_update(
+        self,
+        scope: effects.UpdateScope,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        bulk: bool,
+    ) -> T:
+        seq = scope.next_unit()
+        if effects.is_repeatable(fn):  # it still counts, so the recorded ones keep their numbers
+            return await self._carrying(fn, args, kwargs, bulk)
+        name = getattr(fn, "__qualname__", "unit")
+        if scope.replay:
+            done = await self.read(effects.recall, scope, seq, name)
+            if done is not effects.MISSING:
+                return cast(T, done)
+
+        async def unit(conn: Conn) -> T:
+            result: T = await fn(conn, *args, **kwargs)
+            await effects.record(conn, scope, seq, name, result)
+            return result
+
+        return await self._carrying(unit, (), {}, bulk)
+
+    async def flow_before(self) -> tuple[Any] | None:
+        """On a replay: ``(flow row,)`` as the update first found it, before one of its units
+        of work changed it (:func:`storage.effects.keep_flow`); ``None`` otherwise."""
+        scope = effects.CURRENT.get()
+        if scope is None or not scope.replay:
+            return None
+        return await self.read(effects.flow_before, scope)
+
+
+RIDE_WINDOW = 0.005  # seconds a rider waits for a transaction to go with before going alone
+
+
+async def _one(conn: Conn, sql: Statement, params: Params) -> Any:
+    return await conn.one(sql, params)
+
+
+async def _nothing(conn: Conn) -> None:
+    """A transaction with nothing of its own: it only carries the riders."""
+
+
+# -- SQLite ------------------------------------------------------------------------------------
 
 
 async def run_on(
-    conn: aiosqlite.Connection, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs
+    conn: aiosqlite.Connection, fn: Callable[..., T], /, *args: Any, **kwargs: Any
 ) -> T:
     """Run ``fn(sqlite3_connection, ...)`` on ``conn``'s own thread, in one round trip.
 
@@ -90,7 +383,6 @@ PRAGMAS = (
 # The inline connection: never waits for a lock, never checkpoints on the event loop.
 INLINE_PRAGMAS = (*PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 CHECKPOINT_EVERY = 200  # inline commits between two background WAL checkpoints
-RIDE_WINDOW = 0.005  # seconds a rider waits for a transaction to go with before going alone
 # STRICT tables need 3.37; RETURNING and aggregate FILTER are older than that.
 MIN_SQLITE = (3, 37, 0)
 
@@ -113,21 +405,20 @@ async def _pragma(conn: aiosqlite.Connection, pragma: str, seconds: float = 10.0
         await asyncio.sleep(0.02)
 
 
-class Database:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+class SqliteDatabase(Database):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, target: str | Path) -> None:
+        super().__init__(target)
+        self.path = Path(target)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
-        self._riders: list[Rider] = []  # small writes that go with the next transaction
-        self._ride_timer: asyncio.TimerHandle | None = None
-        self._ride_task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        """Open the connections and migrate the schema; :class:`StorageError` if impossible."""
         if self._writer is not None:
             return
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -167,15 +458,7 @@ class Database:
             raise
         return conn
 
-    async def close(self) -> None:
-        if self._inline is not None:
-            try:
-                await self.flush()  # nothing that rides is left behind by a clean stop
-            except Exception:
-                log.exception("could not write the last bookkeeping before closing")
-        if self._ride_timer is not None:
-            self._ride_timer.cancel()
-            self._ride_timer = None
+    async def _close(self) -> None:
         async with self._lock:
             if self._checkpoint is not None:
                 await self._checkpoint
@@ -192,173 +475,72 @@ class Database:
     def is_open(self) -> bool:
         return self._writer is not None
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction: committed when the block exits, rolled back if it raises."""
+    async def _transaction(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        riders: list[Rider],
+        bulk: bool,
+    ) -> T:
         async with self._lock:
-            conn = self._require(self._writer)
-            await conn.execute("BEGIN IMMEDIATE")
-            riders, self._riders = self._riders, []
-            try:
-                if riders:
-                    await run_on(conn, _write_riders, riders)
-                yield conn
-            except BaseException:
-                await conn.rollback()
-                self._unride(riders)
-                raise
-            else:
-                await conn.commit()
-                _committed(riders)
-
-    async def transaction(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(conn, ...)`` as one write transaction: committed when it returns, rolled back
-        if it raises.
-
-        ``fn`` is plain synchronous code that runs on the event loop (see the module notes): it
-        must not await, and it should do only a few indexed statements.
-
-        While an update is handled (:data:`storage.effects.CURRENT`), the result is recorded
-        in the same transaction, and a replay of that update gets the recorded result back
-        instead of running ``fn`` again (``storage/effects.py``).
-        """
-        scope = effects.CURRENT.get()
-        if scope is not None:
-            return await self._unit_of_update(scope, fn, args, kwargs)
-        return await self.bookkeeping(fn, *args, **kwargs)
-
-    async def bookkeeping(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """:meth:`transaction`, never recorded as a unit of the update being handled: for the
-        inbox's own rows, written around the handling."""
-        async with self._lock:
-            inline = self._require(self._inline)
-            riders, self._riders = self._riders, []
-            try:
+            if not bulk:
+                inline = _require(self._inline)
                 try:
                     inline.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
                     if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                         raise
                     # Another process holds the write lock: wait for it off the event loop.
-                    writer = self._require(self._writer)
-                    result = await run_on(writer, _in_transaction, fn, args, kwargs, riders)
                 else:
                     result = _commit_or_roll_back(inline, fn, args, kwargs, riders)
                     self._committed()
+                    return result
+            writer = _require(self._writer)
+            return await run_on(writer, _in_transaction, fn, args, kwargs, riders)
+
+    async def _settled(self) -> None:
+        async with self._lock:
+            pass
+
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return drive(fn(SqliteConn(_require(self._inline)), *args, **kwargs))
+
+    async def scan(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        def run(raw: sqlite3.Connection) -> T:
+            return drive(fn(SqliteConn(raw), *args, **kwargs))
+
+        return await run_on(_require(self._reader), run)
+
+    async def fetchall(self, sql: Statement, params: Params = ()) -> list[Any]:
+        return await self.scan(_all, sql, params)
+
+    async def describe(self) -> dict[str, str | int]:
+        reader = _require(self._reader)
+        return {
+            "backend": "SQLite",
+            "server": sqlite3.sqlite_version,
+            "schema": await schema_version(reader),
+            "latest": LATEST,
+            "where": str(self.path),
+        }
+
+    @asynccontextmanager
+    async def loading(self) -> AsyncIterator[Loader]:
+        async with self._lock:
+            writer = _require(self._writer)
+            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteLoader(writer)
             except BaseException:
-                self._unride(riders)
+                await writer.rollback()
                 raise
-            _committed(riders)
-            return result
-
-    # -- riders: small writes that go with whichever transaction comes next ------------------
-
-    def ride(self, rider: Rider) -> None:
-        """Write ``rider`` inside the next write transaction, whichever it is, or in one of
-        its own :data:`RIDE_WINDOW` seconds from now at the latest.
-
-        For bookkeeping on every update's path (the inbox's rows): an update's arrival and
-        the previous update's "done" then share one commit with the update's own unit of
-        work instead of costing two more. ``rider.committed()`` is called once it is."""
-        self._riders.append(rider)
-        if self._ride_timer is None:
-            self._ride_timer = asyncio.get_running_loop().call_later(RIDE_WINDOW, self._ride_alone)
-
-    async def flush(self) -> None:
-        """Commit the riders waiting, now (in a transaction of their own if need be). While
-        the database is closed they wait for it to be opened again."""
-        if self._inline is None:
-            return
-        if self._riders:
-            await self.bookkeeping(_nothing)
-        else:  # those taken already are in a transaction under the lock: wait for its end
-            async with self._lock:
-                pass
+            await writer.commit()
 
     @property
-    def riding(self) -> int:
-        """How many riders wait for a transaction."""
-        return len(self._riders)
-
-    def _ride_alone(self) -> None:
-        self._ride_timer = None
-        if self._riders and self._inline is not None:
-            self._ride_task = asyncio.create_task(self._flush_quietly())
-
-    async def _flush_quietly(self) -> None:
-        try:
-            await self.flush()
-        except Exception as exc:  # the next transaction takes them along, or the next timer
-            log.warning("bookkeeping not written yet (%d waiting): %s", len(self._riders), exc)
-
-    def _unride(self, riders: list[Rider]) -> None:
-        """A transaction that carried ``riders`` rolled back: they wait for the next one."""
-        if riders:
-            self._riders[:0] = riders
-            if self._ride_timer is None and self._inline is not None:
-                loop = asyncio.get_running_loop()
-                self._ride_timer = loop.call_later(RIDE_WINDOW, self._ride_alone)
-
-    async def _unit_of_update(
-        self,
-        scope: effects.UpdateScope,
-        fn: Callable[..., T],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> T:
-        if effects.is_repeatable(fn):
-            scope.next_unit()  # it still counts, so the recorded ones keep their numbers
-            return await self.bookkeeping(fn, *args, **kwargs)
-        done, remember = self._next_unit(scope, getattr(fn, "__qualname__", "unit"))
-        if done is not effects.MISSING:
-            return cast(T, done)
-
-        def unit(conn: sqlite3.Connection) -> T:
-            result: T = fn(conn, *args, **kwargs)
-            remember(conn, result)
-            return result
-
-        return await self.bookkeeping(unit)
-
-    def recall(self) -> tuple[Any, Callable[[sqlite3.Connection, Any], None]]:
-        """For a unit of work written as a ``write()`` block (it awaits inside): what a
-        previous run of the current update recorded for it, or :data:`storage.effects.MISSING`,
-        and the function that records its result (call it inside the block, on
-        ``conn._conn`` via :func:`run_on`, before it commits). Outside an update both are
-        no-ops."""
-        scope = effects.CURRENT.get()
-        if scope is None:
-            return effects.MISSING, _no_record
-        return self._next_unit(scope, "write")
-
-    def _next_unit(
-        self, scope: effects.UpdateScope, name: str
-    ) -> tuple[Any, Callable[[sqlite3.Connection, Any], None]]:
-        """The update's next unit of work: its result if a previous run recorded it (else
-        :data:`storage.effects.MISSING`), and what records it inside its transaction."""
-        seq = scope.next_unit()
-        if scope.replay:
-            done = effects.recall(self._require(self._inline), scope, seq, name)
-            if done is not effects.MISSING:
-                return done, _no_record
-
-        def remember(conn: sqlite3.Connection, result: Any) -> None:
-            effects.record(conn, scope, seq, name, result)
-
-        return effects.MISSING, remember
-
-    def flow_before(self) -> tuple[Any] | None:
-        """On a replay: ``(flow row,)`` as the update first found it, before one of its units
-        of work changed it (:func:`storage.effects.keep_flow`); ``None`` otherwise."""
-        scope = effects.CURRENT.get()
-        if scope is None or not scope.replay:
-            return None
-        return effects.flow_before(self._require(self._inline), scope)
-
-    def peek(self, fn: SyncWork[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(conn, ...)`` for point reads (by key, through an index), inline: committed
-        data only, as fast as SQLite answers. Anything that scans goes to :meth:`fetchall`."""
-        return fn(self._require(self._inline), *args, **kwargs)
+    def raw_writer(self) -> aiosqlite.Connection:
+        """The writer connection, for what only SQLite has (a backup, PRAGMAs)."""
+        return _require(self._writer)
 
     def _committed(self) -> None:
         self._commits += 1
@@ -377,50 +559,41 @@ class Database:
         except (sqlite3.Error, ValueError) as exc:  # closed meanwhile, or busy: next time
             log.debug("WAL checkpoint skipped: %s", exc)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> Iterable[sqlite3.Row]:
-        return await self._require(self._reader).execute_fetchall(sql, params)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        rows = list(await self.fetchall(sql, params))
-        return rows[0] if rows else None
+class _SqliteLoader:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
 
-    @staticmethod
-    def _require(conn: C | None) -> C:
-        if conn is None:
-            raise RuntimeError("database is not open")
-        return conn
+    async def rows(self, table: str, columns: Sequence[str], batch: Sequence[Any]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        await self.conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch
+        )
 
+    async def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.conn.execute_fetchall(sql)]
 
-def _no_record(conn: sqlite3.Connection, result: Any) -> None:
-    """Outside an update, or a unit already recorded: nothing to record."""
-
-
-class Rider(Protocol):
-    """A small write that goes with the next transaction (:meth:`Database.ride`)."""
-
-    def write(self, conn: sqlite3.Connection) -> None: ...
-
-    def committed(self) -> None: ...
+    async def execute(self, sql: str) -> None:
+        await self.conn.execute(sql)
 
 
-def _nothing(conn: sqlite3.Connection) -> None:
-    """A transaction with nothing of its own: it only carries the riders."""
+C = TypeVar("C", aiosqlite.Connection, sqlite3.Connection)
 
 
-def _write_riders(conn: sqlite3.Connection, riders: list[Rider]) -> None:
-    for rider in riders:
-        rider.write(conn)
+def _require(conn: C | None) -> C:
+    if conn is None:
+        raise RuntimeError("database is not open")
+    return conn
 
 
-def _committed(riders: list[Rider]) -> None:
-    for rider in riders:
-        rider.committed()
+async def _all(conn: Conn, sql: Statement, params: Params) -> list[Any]:
+    return await conn.all(sql, params)
 
 
 def _in_transaction(
     raw: sqlite3.Connection,
-    fn: Callable[..., T],
-    args: tuple[Any, ...],
+    fn: Callable[..., Coroutine[Any, Any, T]],
+    args: Sequence[Any],
     kwargs: dict[str, Any],
     riders: Sequence[Rider] = (),
 ) -> T:
@@ -430,17 +603,18 @@ def _in_transaction(
 
 def _commit_or_roll_back(
     raw: sqlite3.Connection,
-    fn: Callable[..., T],
-    args: tuple[Any, ...],
+    fn: Callable[..., Coroutine[Any, Any, T]],
+    args: Sequence[Any],
     kwargs: dict[str, Any],
     riders: Sequence[Rider] = (),
 ) -> T:
-    """``fn(raw, ...)`` inside the transaction just begun, after the riders' writes:
+    """``fn(conn, ...)`` inside the transaction just begun, after the riders' writes:
     committed, or rolled back if anything raises."""
+    conn = SqliteConn(raw)
     try:
         for rider in riders:
-            rider.write(raw)
-        result = fn(raw, *args, **kwargs)
+            drive(rider.write(conn))
+        result = drive(fn(conn, *args, **kwargs))
     except BaseException:
         raw.execute("ROLLBACK")
         raise

@@ -18,7 +18,6 @@ repeat in that case (a call is keyed by its Telegram message, an outcome is set 
 A unit whose repeat gives the same answer anyway (an upsert; a call keyed by its message; an
 outcome or a Next Step that this very update saved, recognised by :func:`replaying`) is marked
 :func:`repeatable` and not recorded: that keeps the pickle and the insert off the hot path.
-Units written as ``write()`` blocks (they await inside) record through ``Database.recall()``.
 Unit 0 is special: the rep's flow (the open question) as the update first found it, kept by
 the first unit that changes it (:func:`keep_flow`), because the flow decides what a typed
 answer means and the unit that saves a Next Step closes it.
@@ -34,10 +33,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import pickle
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
+
+from storage.sql import Conn
 
 __all__ = [
     "CURRENT",
@@ -111,12 +111,12 @@ def replaying() -> bool:
     return scope is not None and scope.replay
 
 
-def recall(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str) -> Any:
+async def recall(conn: Conn, scope: UpdateScope, seq: int, name: str) -> Any:
     """The recorded result of unit ``seq`` of the scope's update, or :data:`MISSING`."""
-    row = conn.execute(
+    row = await conn.one(
         "SELECT name, result FROM inbox_effects WHERE update_id = ? AND seq = ?",
         (scope.update_id, seq),
-    ).fetchone()
+    )
     if row is None:
         return MISSING
     if row[0] != name:
@@ -131,7 +131,7 @@ def recall(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str) ->
         return MISSING
 
 
-def record(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str, result: Any) -> None:
+async def record(conn: Conn, scope: UpdateScope, seq: int, name: str, result: Any) -> None:
     """Record unit ``seq``'s result inside its own (still open) transaction.
 
     A result that cannot be pickled is not recorded (a replay then runs that unit again, so
@@ -141,29 +141,32 @@ def record(conn: sqlite3.Connection, scope: UpdateScope, seq: int, name: str, re
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         log.warning("update %d: result of %s not recorded: %s", scope.update_id, name, exc)
         return
-    conn.execute(
-        "INSERT OR REPLACE INTO inbox_effects (update_id, seq, name, result) VALUES (?, ?, ?, ?)",
+    await conn.run(
+        "INSERT INTO inbox_effects (update_id, seq, name, result) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (update_id, seq) DO UPDATE SET name = excluded.name, "
+        "result = excluded.result",
         (scope.update_id, seq, name, blob),
     )
     scope.recorded = True
 
 
-def keep_flow(conn: sqlite3.Connection, scope: UpdateScope, flow: dict[str, Any] | None) -> None:
+async def keep_flow(conn: Conn, scope: UpdateScope, flow: dict[str, Any] | None) -> None:
     """Keep the rep's flow (the open question, which decides what a typed answer or a flow
     button means) as the update first found it, before a unit of work changes it: only the
     first call during the update's handlings counts. A replay reads it back with
     :func:`flow_before`, so it takes the path the first run took. It is unit 0."""
-    conn.execute(
-        "INSERT OR IGNORE INTO inbox_effects (update_id, seq, name, result) VALUES (?, 0, ?, ?)",
+    await conn.run(
+        "INSERT INTO inbox_effects (update_id, seq, name, result) VALUES (?, 0, ?, ?) "
+        "ON CONFLICT (update_id, seq) DO NOTHING",
         (scope.update_id, "flow", pickle.dumps(flow, pickle.HIGHEST_PROTOCOL)),
     )
     scope.recorded = True
 
 
-def flow_before(conn: sqlite3.Connection, scope: UpdateScope) -> tuple[Any] | None:
+async def flow_before(conn: Conn, scope: UpdateScope) -> tuple[Any] | None:
     """``(flow,)`` kept by :func:`keep_flow` in an earlier handling, or ``None``."""
-    row = conn.execute(
+    row = await conn.one(
         "SELECT result FROM inbox_effects WHERE update_id = ? AND seq = 0 AND name = 'flow'",
         (scope.update_id,),
-    ).fetchone()
+    )
     return None if row is None else (pickle.loads(row[0]),)

@@ -1,19 +1,19 @@
 """The durable inbox's rows: updates stored on arrival, marked done when handled.
 
 Every statement here is a small indexed write or read on the update's path, so it runs inline
-(``Database.transaction`` / ``peek``), except pruning, which may touch many rows and runs on
-the writer's thread.
+(``Database.transaction`` / ``read``), except pruning, which may touch many rows and runs as a bulk
+unit (on SQLite, on the writer's thread).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
 from storage.models import to_ts
+from storage.sql import Conn, Row
 
 __all__ = ["Arrival", "InboxStore", "Pending"]
 
@@ -39,50 +39,83 @@ class Pending:
     attempts: int
 
 
-def _store_sync(conn: sqlite3.Connection, arrivals: Sequence[Arrival], ts: int) -> None:
-    conn.executemany(
+async def _store(conn: Conn, arrivals: Sequence[Arrival], ts: int) -> None:
+    await conn.many(
         "INSERT INTO inbox (update_id, chat_id, user_id, payload, received_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
         [(a.update_id, a.chat_id, a.user_id, a.payload, ts) for a in arrivals],
     )
 
 
-def _one(conn: sqlite3.Connection, sql: str, *params: object) -> object:
-    return conn.execute(sql, params).fetchone()
+async def _known(conn: Conn, update_ids: list[int]) -> list[Row]:
+    return await conn.all(
+        "SELECT update_id FROM inbox WHERE update_id IN (SELECT value FROM json_each(?))",
+        (update_ids,),
+    )
 
 
-def _all(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
-
-
-def _finish_sync(
-    conn: sqlite3.Connection, update_id: int, outcome: str, ts: int, recorded: bool = True
-) -> None:
-    conn.execute(
+async def _finish(conn: Conn, update_id: int, outcome: str, ts: int, recorded: bool = True) -> None:
+    await conn.run(
         "UPDATE inbox SET done_at = ?, outcome = ?, payload = NULL WHERE update_id = ?",
         (ts, outcome, update_id),
     )
     if recorded:
-        conn.execute("DELETE FROM inbox_effects WHERE update_id = ?", (update_id,))
+        await conn.run("DELETE FROM inbox_effects WHERE update_id = ?", (update_id,))
 
 
-def _reopen_sync(conn: sqlite3.Connection) -> list[Pending]:
+async def _reopen(conn: Conn) -> list[Pending]:
     """The pending updates, oldest first; the first of each chat counted as cut short."""
-    rows = conn.execute(
+    rows = await conn.all(
         "SELECT update_id, chat_id, user_id, payload, attempts FROM inbox "
         "WHERE done_at IS NULL ORDER BY update_id"
-    ).fetchall()
+    )
     heads: dict[int | None, int] = {}
     for row in rows:
         key = row[1] if row[1] is not None else row[2]
         if key is None or key not in heads:
             heads[key] = row[0]
     started = [update_id for update_id in heads.values()]
-    conn.executemany(
+    await conn.many(
         "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", [(u,) for u in started]
     )
     bumped = set(started)
     return [Pending(r[0], r[1], r[2], r[3], r[4] + (1 if r[0] in bumped else 0)) for r in rows]
+
+
+async def _turn(conn: Conn, key: int, update_id: int) -> tuple[bool, list[Pending]]:
+    """Whether ``update_id`` is done, and the updates of chat ``key`` before it still
+    pending (stored by another instance, or left by one that died), oldest first."""
+    done = await conn.one(
+        "SELECT 1 FROM inbox WHERE update_id = ? AND done_at IS NOT NULL", (update_id,)
+    )
+    rows = await conn.all(
+        "SELECT update_id, chat_id, user_id, payload, attempts FROM inbox "
+        "WHERE done_at IS NULL AND update_id < ? AND coalesce(chat_id, user_id) = ? "
+        "ORDER BY update_id",
+        (update_id, key),
+    )
+    return done is not None, [Pending(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def _stale(conn: Conn, before: int) -> list[Pending]:
+    """The first pending update of each chat whose updates wait since before ``before``,
+    each counted as an attempt cut short (its instance died, or is stuck)."""
+    rows = await conn.all(
+        "SELECT update_id, chat_id, user_id, payload, attempts FROM inbox AS i "
+        "WHERE done_at IS NULL AND received_at < ? AND NOT EXISTS ("
+        "SELECT 1 FROM inbox AS e WHERE e.done_at IS NULL AND e.update_id < i.update_id "
+        "AND coalesce(e.chat_id, e.user_id) = coalesce(i.chat_id, i.user_id)) "
+        "ORDER BY update_id",
+        (before,),
+    )
+    await conn.many(
+        "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", [(r[0],) for r in rows]
+    )
+    return [Pending(r[0], r[1], r[2], r[3], r[4] + 1) for r in rows]
+
+
+async def _prune(conn: Conn, before: int) -> int:
+    return await conn.run("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (before,))
 
 
 class _Arrivals:
@@ -97,8 +130,8 @@ class _Arrivals:
         self.ts = ts
         self.on_commit = on_commit
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        _store_sync(conn, self.arrivals, self.ts)
+    async def write(self, conn: Conn) -> None:
+        await _store(conn, self.arrivals, self.ts)
 
     def committed(self) -> None:
         self.on_commit(self.arrivals)
@@ -115,8 +148,8 @@ class _Done:
         self.ts = ts
         self.recorded = recorded
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        _finish_sync(conn, self.update_id, self.outcome, self.ts, self.recorded)
+    async def write(self, conn: Conn) -> None:
+        await _finish(conn, self.update_id, self.outcome, self.ts, self.recorded)
 
     def committed(self) -> None:
         pass
@@ -131,15 +164,12 @@ class InboxStore:
         row = await self.db.fetchone("SELECT max(update_id) FROM inbox")
         return int(row[0]) if row and row[0] is not None else 0
 
-    def known(self, update_ids: Sequence[int]) -> set[int]:
+    async def known(self, update_ids: Sequence[int]) -> set[int]:
         """Which of these updates are stored already (handled, or waiting to be)."""
         if len(update_ids) == 1:
-            row = self.db.peek(_one, "SELECT 1 FROM inbox WHERE update_id = ?", update_ids[0])
+            row = await self.db.one("SELECT 1 FROM inbox WHERE update_id = ?", update_ids)
             return set(update_ids) if row else set()
-        marks = ", ".join("?" for _ in update_ids)
-        rows = self.db.peek(
-            _all, f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", *update_ids
-        )
+        rows = await self.db.read(_known, list(update_ids))
         return {row[0] for row in rows}
 
     def store_soon(
@@ -160,9 +190,11 @@ class InboxStore:
         of work recorded results for it, to be deleted."""
         self.db.ride(_Done(update_id, outcome, to_ts(now), recorded))
 
-    async def finish(self, update_id: int, now: datetime, outcome: str = "ok") -> None:
-        """The update's handling is over (replies included): it is not handled again."""
-        await self.db.bookkeeping(_finish_sync, update_id, outcome, to_ts(now))
+    async def finish(
+        self, update_id: int, now: datetime, outcome: str = "ok", recorded: bool = True
+    ) -> None:
+        """The update's handling is over (replies included): it is not handled again, now."""
+        await self.db.bookkeeping(_finish, update_id, outcome, to_ts(now), recorded)
 
     async def reopen(self) -> list[Pending]:
         """On start: the updates that were stored and not finished, oldest first.
@@ -171,30 +203,38 @@ class InboxStore:
         of each chat can have been under way when the process died: its ``attempts`` is
         raised here, which is how an update that kills the process every time is found.
         """
-        return await self.db.bookkeeping(_reopen_sync)
+        return await self.db.bookkeeping(_reopen)
+
+    async def turn(self, key: int, update_id: int) -> tuple[bool, list[Pending]]:
+        """With several instances, inside chat ``key``'s turn: whether ``update_id`` was
+        handled already (by another instance), and the chat's earlier updates that wait."""
+        return await self.db.read(_turn, key, update_id)
+
+    async def stale(self, before: datetime) -> list[Pending]:
+        """With several instances: the first waiting update of each chat that has waited
+        since before ``before`` (its instance died), an attempt counted against it."""
+        return await self.db.bookkeeping(_stale, to_ts(before))
 
     async def prune(self, before: datetime) -> int:
         """Forget updates handled before ``before``: long enough for Telegram's redeliveries
         of an unconfirmed batch to be recognised as handled."""
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (to_ts(before),)
-            )
-            return cursor.rowcount
+        return await self.db.bulk(_prune, to_ts(before))
 
 
-def forget_sync(conn: sqlite3.Connection, user_id: int, current: int | None = None) -> None:
+async def forget(conn: Conn, user_id: int, current: int | None = None) -> None:
     """Delete the updates the user sent, and those of their private chat (``/forget``).
 
     The update doing the forgetting (``current``) stays until it is handled, so that a crash
     cannot lose its reply, but no longer says whose it is; its JSON goes when it is done."""
-    conn.execute(
+    await conn.run(
         "DELETE FROM inbox_effects WHERE update_id IN (SELECT update_id FROM inbox "
         "WHERE (user_id = ?1 OR chat_id = ?1) AND update_id IS NOT ?2)",
         (user_id, current),
     )
-    conn.execute(
+    await conn.run(
         "DELETE FROM inbox WHERE (user_id = ?1 OR chat_id = ?1) AND update_id IS NOT ?2",
         (user_id, current),
     )
-    conn.execute("UPDATE inbox SET user_id = NULL, chat_id = NULL WHERE update_id = ?", (current,))
+    await conn.run(
+        "UPDATE inbox SET user_id = NULL, chat_id = NULL WHERE update_id = ?", (current,)
+    )

@@ -336,6 +336,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) STRICT, WITHOUT ROWID
         """,
     ),
+    # 9: several instances on one database (PostgreSQL). A chat's waiting updates are found
+    # through an index of the pending ones (a chat's turn looks for those another instance
+    # stored), and a flood-control pause Telegram imposed on one instance holds for all.
+    (
+        "CREATE INDEX inbox_pending ON inbox(update_id) WHERE done_at IS NULL",
+        """
+        CREATE TABLE flood (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            until_ms    INTEGER NOT NULL              -- Unix milliseconds: nothing sent before
+        ) STRICT
+        """,
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

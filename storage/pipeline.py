@@ -5,32 +5,36 @@ The queries gather candidates with the indexes (``next_steps_owner_due`` for cli
 ones to stop chasing); the rules that decide (what a client is, when to stop chasing) are in
 :mod:`bot.domain.pipeline` and the caller passes their bounds in. Reached from handlers as
 ``store.pipeline``.
+
+Each read or write is a unit of work (``async def unit(conn, ...)``, ``storage/sql.py``), the
+same code on SQLite and PostgreSQL. Lists and the contact card's history scan, so they run
+through ``Database.fetchall`` / ``scan`` (off the event loop on SQLite); a contact by id is a
+point read (``Database.one``); editing a contact is a small transaction; an import and
+forgetting a user touch many rows and run as bulk transactions (on SQLite, on the writer's
+thread).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from storage import effects
-from storage.db import Database, fetch_one, run_on
-from storage.effects import MISSING
-from storage.inbox import forget_sync
+from storage.db import Database
+from storage.inbox import forget
 from storage.models import Call, Contact, Model, NextStep, UserIn, from_ts, to_ts
 from storage.repo import (
     _CALL_COLS,
     _CONTACT_COLS,
     _STEP_COLS,
-    Store,
     _call,
     _contact,
     _step,
+    _upsert_user,
 )
+from storage.sql import Conn, Row
 
 if TYPE_CHECKING:
     from bot.domain.transfer import ImportPlan
@@ -134,7 +138,7 @@ def _window(owner_id: int, after: datetime, before: datetime) -> dict[str, Any]:
     return {"owner": owner_id, "after": to_ts(after), "before": to_ts(before)}
 
 
-def _due_row(row: sqlite3.Row) -> DueRow:
+def _due_row(row: Row) -> DueRow:
     return DueRow(
         contact=_contact(row),
         last_call_at=from_ts(row["last_at"]),
@@ -145,6 +149,243 @@ def _due_row(row: sqlite3.Row) -> DueRow:
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# -- units of work -------------------------------------------------------------------------------
+# Reads run through Database.scan, writes through Database.transaction / bulk (storage/db.py).
+
+_CALLBACKS_DUE = f"""
+    FROM contacts AS k
+    WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at <= :now
+      AND k.id NOT IN ({_CLIENT_IDS})
+"""
+_NEVER_CALLED = f"""
+    FROM contacts AS k
+    WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = k.id)
+      AND k.id NOT IN ({_CLIENT_IDS})
+"""
+
+
+async def _due(conn: Conn, base: dict[str, Any], offset: int, limit: int) -> list[DueRow]:
+    row = await conn.one(f"SELECT count(*) AS n {_CALLBACKS_DUE}", base)
+    callbacks = int(row["n"]) if row else 0
+    rows: list[DueRow] = []
+    if offset < callbacks:
+        found = await conn.all(
+            f"""SELECT {_K_COLS}, {_LAST_CALL} {_CALLBACKS_DUE}
+                ORDER BY k.callback_at, k.id LIMIT :limit OFFSET :offset""",
+            base | {"limit": limit, "offset": offset},
+        )
+        rows.extend(_due_row(row) for row in found)
+    if len(rows) < limit:
+        found = await conn.all(
+            f"""SELECT {_K_COLS}, NULL AS last_at, NULL AS last_outcome {_NEVER_CALLED}
+                ORDER BY k.id LIMIT :limit OFFSET :offset""",
+            base | {"limit": limit - len(rows), "offset": max(0, offset - callbacks)},
+        )
+        rows.extend(_due_row(row) for row in found)
+    return rows
+
+
+async def _chase_candidates(conn: Conn, params: dict[str, Any]) -> list[ChaseCandidate]:
+    calls: dict[int, list[datetime]] = defaultdict(list)
+    for row in await conn.all(
+        """
+        WITH recent AS (
+            SELECT contact_id, at, count(*) OVER (PARTITION BY contact_id) AS n
+            FROM calls WHERE owner_id = :owner AND at >= :since AND at <= :now
+        )
+        SELECT contact_id, at FROM recent WHERE n >= :min_calls
+        """,
+        params,
+    ):
+        calls[row["contact_id"]].append(_instant(row["at"]))
+    if not calls:
+        return []
+    ids = sorted(calls)
+    contacts = await conn.all(
+        f"""SELECT {_K_COLS} FROM contacts AS k
+            WHERE k.id IN (SELECT value FROM json_each(:ids)) AND k.archived = 0
+              AND k.id NOT IN ({_CLIENT_IDS})""",
+        params | {"ids": ids},
+    )
+    found = {row["id"]: _contact(row) for row in contacts}
+    balls: dict[int, list[datetime]] = defaultdict(list)
+    for row in await conn.all(
+        """SELECT contact_id, created_at FROM next_steps
+           WHERE owner_id = ? AND kind = 'ball' AND created_at >= ?
+             AND contact_id IN (SELECT value FROM json_each(?))""",
+        (params["owner"], params["since"], ids),
+    ):
+        balls[row["contact_id"]].append(_instant(row["created_at"]))
+    return [
+        ChaseCandidate(contact=contact, calls=calls[cid], balls=balls[cid])
+        for cid, contact in found.items()
+    ]
+
+
+async def _history(
+    conn: Conn, owner_id: int, contact_id: int, calls: int, steps: int
+) -> ContactHistory:
+    call_rows = await conn.all(
+        f"""SELECT {_CALL_COLS} FROM calls WHERE contact_id = ? AND owner_id = ?
+            ORDER BY at DESC, id DESC LIMIT ?""",
+        (contact_id, owner_id, calls),
+    )
+    step_rows = await conn.all(
+        f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+            WHERE s.contact_id = ? AND s.owner_id = ?
+            ORDER BY s.created_at DESC, s.id DESC LIMIT ?""",
+        (contact_id, owner_id, steps),
+    )
+    totals = await conn.one(
+        """SELECT
+               (SELECT count(*) FROM calls WHERE contact_id = :c AND owner_id = :o) AS calls,
+               (SELECT count(*) FROM next_steps WHERE contact_id = :c AND owner_id = :o)
+                   AS steps""",
+        {"c": contact_id, "o": owner_id},
+    )
+    balls = await conn.all(
+        f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+            WHERE s.contact_id = ? AND s.owner_id = ? AND s.status = 'open'
+              AND s.kind = 'ball'""",
+        (contact_id, owner_id),
+    )
+    assert totals is not None
+    return ContactHistory(
+        calls=[_call(row) for row in call_rows],
+        steps=[_step(row) for row in step_rows],
+        total_calls=int(totals["calls"]),
+        total_steps=int(totals["steps"]),
+        open_balls=[_step(row) for row in balls],
+    )
+
+
+async def _activity(
+    conn: Conn, owner_id: int, contact_id: int, since: int, now: int
+) -> tuple[list[datetime], list[datetime]]:
+    calls = await conn.all(
+        "SELECT at FROM calls WHERE contact_id = ? AND owner_id = ? AND at >= ? AND at <= ?",
+        (contact_id, owner_id, since, now),
+    )
+    balls = await conn.all(
+        """SELECT created_at FROM next_steps
+           WHERE contact_id = ? AND owner_id = ? AND kind = 'ball' AND created_at >= ?""",
+        (contact_id, owner_id, since),
+    )
+    return [_instant(r["at"]) for r in calls], [_instant(r["created_at"]) for r in balls]
+
+
+@effects.repeatable  # sets a value: run again, it gives the same contact back
+async def _set_contact(
+    conn: Conn, owner_id: int, contact_id: int, column: str, value: str | int | None
+) -> Contact | None:
+    row = await conn.one(
+        f"UPDATE contacts SET {column} = ? WHERE id = ? AND owner_id = ? RETURNING {_CONTACT_COLS}",
+        (value, contact_id, owner_id),
+    )
+    return _contact(row) if row else None
+
+
+async def _import_contacts(
+    conn: Conn,
+    user: UserIn,
+    phones: Sequence[str],
+    name_keys: Sequence[str],
+    plan: Callable[[list[Contact]], ImportPlan],
+    now: datetime,
+) -> ImportPlan:
+    await _upsert_user(conn, user, now)
+    known: dict[int, Contact] = {}
+    for column, values in (("phone", phones), ("name_key", name_keys)):
+        if not values:
+            continue
+        rows = await conn.all(
+            f"""SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ?
+                AND {column} IN (SELECT value FROM json_each(? /* text[] */))""",
+            (user.id, list(values)),
+        )
+        for row in rows:
+            known[row["id"]] = _contact(row)
+    stored = sorted(known.values(), key=lambda c: c.id)
+    result = plan(stored)  # pure CPU work: a bulk unit runs off the event loop on SQLite
+    await conn.many(
+        """INSERT INTO contacts (owner_id, name, name_key, company, phone, note, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (user.id, c.name, c.name_key, c.company, c.phone, c.note, to_ts(now))
+            for c in result.creates
+        ],
+    )
+    await conn.many(
+        """UPDATE contacts SET company = coalesce(company, ?),
+               phone = coalesce(phone, ?), note = coalesce(note, ?)
+           WHERE id = ? AND owner_id = ?""",
+        [(f.company, f.phone, f.note, f.id, user.id) for f in result.fills],
+    )
+    return result
+
+
+async def _export_data(conn: Conn, owner_ids: list[int]) -> ExportData:
+    users = await conn.all(
+        """SELECT id, first_name, last_name FROM users
+           WHERE id IN (SELECT value FROM json_each(?))""",
+        (owner_ids,),
+    )
+    contacts = await conn.all(
+        f"""SELECT {_CONTACT_COLS} FROM contacts
+            WHERE owner_id IN (SELECT value FROM json_each(?)) ORDER BY owner_id, id""",
+        (owner_ids,),
+    )
+    calls = await conn.all(
+        f"""SELECT {", ".join(f"l.{c.strip()}" for c in _CALL_COLS.split(","))},
+                   k.name AS contact_name, k.company AS contact_company,
+                   k.phone AS contact_phone
+            FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
+            WHERE l.owner_id IN (SELECT value FROM json_each(?))
+            ORDER BY l.owner_id, l.at, l.id""",
+        (owner_ids,),
+    )
+    steps = await conn.all(
+        f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
+            WHERE s.owner_id IN (SELECT value FROM json_each(?))
+            ORDER BY s.owner_id, s.created_at, s.id""",
+        (owner_ids,),
+    )
+    open_balls: dict[int, list[datetime]] = defaultdict(list)
+    for row in await conn.all(
+        """SELECT contact_id, due_at FROM next_steps
+           WHERE owner_id IN (SELECT value FROM json_each(?))
+             AND status = 'open' AND kind = 'ball'""",
+        (owner_ids,),
+    ):
+        open_balls[row["contact_id"]].append(_instant(row["due_at"]))
+    return ExportData(
+        owners={
+            row["id"]: " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+            for row in users
+        },
+        contacts=[_contact(row) for row in contacts],
+        calls=[
+            ExportCall(
+                call=_call(row),
+                contact_name=row["contact_name"],
+                contact_company=row["contact_company"],
+                contact_phone=row["contact_phone"],
+            )
+            for row in calls
+        ],
+        steps=[_step(row) for row in steps],
+        open_balls=dict(open_balls),
+    )
+
+
+async def _forget_user(conn: Conn, user_id: int, current: int | None) -> bool:
+    await conn.run("UPDATE teams SET created_by = NULL WHERE created_by = ?", (user_id,))
+    deleted = await conn.run("DELETE FROM users WHERE id = ?", (user_id,))
+    await forget(conn, user_id, current)  # what they sent
+    return deleted == 1
 
 
 class PipelineStore:
@@ -203,15 +444,9 @@ class PipelineStore:
         row = await self.db.fetchone(
             f"""
             SELECT
-                (SELECT count(*) FROM contacts AS k
-                 WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at <= :now
-                   AND k.id NOT IN ({_CLIENT_IDS})) AS callbacks,
-                (SELECT count(*) FROM (
-                    SELECT 1 FROM contacts AS k
-                    WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at IS NULL
-                      AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = k.id)
-                      AND k.id NOT IN ({_CLIENT_IDS})
-                    LIMIT :cap)) AS never_called
+                (SELECT count(*) {_CALLBACKS_DUE}) AS callbacks,
+                (SELECT count(*) FROM (SELECT 1 {_NEVER_CALLED} LIMIT :cap) AS capped)
+                    AS never_called
             """,
             params,
         )
@@ -238,34 +473,7 @@ class PipelineStore:
         Archived contacts and clients are left out.
         """
         base = _window(owner_id, after, before) | {"now": to_ts(now)}
-        callbacks_row = await self.db.fetchone(
-            f"""SELECT count(*) AS n FROM contacts AS k
-                WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at <= :now
-                  AND k.id NOT IN ({_CLIENT_IDS})""",
-            base,
-        )
-        callbacks = int(callbacks_row["n"]) if callbacks_row else 0
-        rows: list[DueRow] = []
-        if offset < callbacks:
-            found = await self.db.fetchall(
-                f"""SELECT {_K_COLS}, {_LAST_CALL} FROM contacts AS k
-                    WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at <= :now
-                      AND k.id NOT IN ({_CLIENT_IDS})
-                    ORDER BY k.callback_at, k.id LIMIT :limit OFFSET :offset""",
-                base | {"limit": limit, "offset": offset},
-            )
-            rows.extend(_due_row(row) for row in found)
-        if len(rows) < limit:
-            found = await self.db.fetchall(
-                f"""SELECT {_K_COLS}, NULL AS last_at, NULL AS last_outcome FROM contacts AS k
-                    WHERE k.owner_id = :owner AND k.archived = 0 AND k.callback_at IS NULL
-                      AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = k.id)
-                      AND k.id NOT IN ({_CLIENT_IDS})
-                    ORDER BY k.id LIMIT :limit OFFSET :offset""",
-                base | {"limit": limit - len(rows), "offset": max(0, offset - callbacks)},
-            )
-            rows.extend(_due_row(row) for row in found)
-        return rows
+        return await self.db.scan(_due, base, offset, limit)
 
     # -- stop chasing ------------------------------------------------------------------------
 
@@ -286,101 +494,26 @@ class PipelineStore:
             "now": to_ts(now),
             "min_calls": min_calls,
         }
-        calls: dict[int, list[datetime]] = defaultdict(list)
-        for row in await self.db.fetchall(
-            """
-            WITH recent AS (
-                SELECT contact_id, at, count(*) OVER (PARTITION BY contact_id) AS n
-                FROM calls WHERE owner_id = :owner AND at >= :since AND at <= :now
-            )
-            SELECT contact_id, at FROM recent WHERE n >= :min_calls
-            """,
-            params,
-        ):
-            calls[row["contact_id"]].append(_instant(row["at"]))
-        if not calls:
-            return []
-        ids = json.dumps(sorted(calls))
-        contacts = await self.db.fetchall(
-            f"""SELECT {_K_COLS} FROM contacts AS k
-                WHERE k.id IN (SELECT value FROM json_each(:ids)) AND k.archived = 0
-                  AND k.id NOT IN ({_CLIENT_IDS})""",
-            params | {"ids": ids},
-        )
-        found = {row["id"]: _contact(row) for row in contacts}
-        balls: dict[int, list[datetime]] = defaultdict(list)
-        for row in await self.db.fetchall(
-            """SELECT contact_id, created_at FROM next_steps
-               WHERE owner_id = ? AND kind = 'ball' AND created_at >= ?
-                 AND contact_id IN (SELECT value FROM json_each(?))""",
-            (owner_id, params["since"], ids),
-        ):
-            balls[row["contact_id"]].append(_instant(row["created_at"]))
-        return [
-            ChaseCandidate(contact=contact, calls=calls[cid], balls=balls[cid])
-            for cid, contact in found.items()
-        ]
+        return await self.db.scan(_chase_candidates, params)
 
     # -- one contact -------------------------------------------------------------------------
 
     async def contact_by_id(self, contact_id: int) -> Contact | None:
         """Whoever owns it: the caller checks the owner (to tell "not yours" from "gone")."""
-        row = await self.db.fetchone(
-            f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (contact_id,)
-        )
+        row = await self.db.one(f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (contact_id,))
         return _contact(row) if row else None
 
     async def history(
         self, owner_id: int, contact_id: int, *, calls: int, steps: int
     ) -> ContactHistory:
         """The newest ``calls`` calls and ``steps`` Next Steps of one of the owner's contacts."""
-        call_rows = await self.db.fetchall(
-            f"""SELECT {_CALL_COLS} FROM calls WHERE contact_id = ? AND owner_id = ?
-                ORDER BY at DESC, id DESC LIMIT ?""",
-            (contact_id, owner_id, calls),
-        )
-        step_rows = await self.db.fetchall(
-            f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
-                WHERE s.contact_id = ? AND s.owner_id = ?
-                ORDER BY s.created_at DESC, s.id DESC LIMIT ?""",
-            (contact_id, owner_id, steps),
-        )
-        totals = await self.db.fetchone(
-            """SELECT
-                   (SELECT count(*) FROM calls WHERE contact_id = :c AND owner_id = :o) AS calls,
-                   (SELECT count(*) FROM next_steps WHERE contact_id = :c AND owner_id = :o)
-                       AS steps""",
-            {"c": contact_id, "o": owner_id},
-        )
-        balls = await self.db.fetchall(
-            f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
-                WHERE s.contact_id = ? AND s.owner_id = ? AND s.status = 'open'
-                  AND s.kind = 'ball'""",
-            (contact_id, owner_id),
-        )
-        assert totals is not None
-        return ContactHistory(
-            calls=[_call(row) for row in call_rows],
-            steps=[_step(row) for row in step_rows],
-            total_calls=int(totals["calls"]),
-            total_steps=int(totals["steps"]),
-            open_balls=[_step(row) for row in balls],
-        )
+        return await self.db.scan(_history, owner_id, contact_id, calls, steps)
 
     async def activity(
         self, owner_id: int, contact_id: int, since: datetime, now: datetime
     ) -> tuple[list[datetime], list[datetime]]:
         """When one contact was called since ``since``, and when balls came back from them."""
-        calls = await self.db.fetchall(
-            "SELECT at FROM calls WHERE contact_id = ? AND owner_id = ? AND at >= ? AND at <= ?",
-            (contact_id, owner_id, to_ts(since), to_ts(now)),
-        )
-        balls = await self.db.fetchall(
-            """SELECT created_at FROM next_steps
-               WHERE contact_id = ? AND owner_id = ? AND kind = 'ball' AND created_at >= ?""",
-            (contact_id, owner_id, to_ts(since)),
-        )
-        return [_instant(r["at"]) for r in calls], [_instant(r["created_at"]) for r in balls]
+        return await self.db.scan(_activity, owner_id, contact_id, to_ts(since), to_ts(now))
 
     async def search(
         self, owner_id: int, name_key: str, phone: str | None, *, limit: int
@@ -391,7 +524,7 @@ class PipelineStore:
             f"""SELECT {_CONTACT_COLS} FROM contacts
                 WHERE owner_id = :owner
                   AND (name_key LIKE :pattern ESCAPE '\\'
-                       OR (:phone IS NOT NULL AND phone = :phone))
+                       OR phone = :phone)  -- no phone (NULL): equal to nothing
                 ORDER BY name_key = :key DESC, archived, name_key, id
                 LIMIT :limit""",
             {
@@ -409,24 +542,12 @@ class PipelineStore:
     ) -> Contact | None:
         """Change (or clear, with ``None``) a contact's phone or company."""
         column = {"phone": "phone", "company": "company"}[field]
-        async with self.db.write() as conn:
-            row = await fetch_one(
-                conn,
-                f"UPDATE contacts SET {column} = ? WHERE id = ? AND owner_id = ? "
-                f"RETURNING {_CONTACT_COLS}",
-                (value, contact_id, owner_id),
-            )
-        return _contact(row) if row else None
+        return await self.db.transaction(_set_contact, owner_id, contact_id, column, value)
 
     async def set_archived(self, owner_id: int, contact_id: int, archived: bool) -> Contact | None:
-        async with self.db.write() as conn:
-            row = await fetch_one(
-                conn,
-                f"UPDATE contacts SET archived = ? WHERE id = ? AND owner_id = ? "
-                f"RETURNING {_CONTACT_COLS}",
-                (int(archived), contact_id, owner_id),
-            )
-        return _contact(row) if row else None
+        return await self.db.transaction(
+            _set_contact, owner_id, contact_id, "archived", int(archived)
+        )
 
     # -- import ------------------------------------------------------------------------------
 
@@ -442,104 +563,21 @@ class PipelineStore:
         """Import contacts in one transaction: all of the file, or (on any error) none of it.
 
         The rep's contacts with one of ``phones`` or ``name_keys`` are read inside the
-        transaction and handed to ``plan`` (run in a worker thread: it must be pure), which says
-        what to create and what to fill in.
+        transaction and handed to ``plan`` (called inside the unit of work, which runs on the
+        writer's thread on SQLite: it must be pure, and must not touch the event loop), which
+        says what to create and what to fill in.
 
-        Handled again after a crash, the update gets the plan it committed back, so the rep's
-        report is the one they would have seen, and nothing is imported twice.
+        Handled again after a crash, the update gets the plan it committed back (the unit's
+        result is recorded with it), so the rep's report is the one they would have seen, and
+        nothing is imported twice.
         """
-        done, remember = self.db.recall()
-        if done is not MISSING:
-            return cast("ImportPlan", done)
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            known: dict[int, Contact] = {}
-            for column, values in (("phone", phones), ("name_key", name_keys)):
-                if not values:
-                    continue
-                async with conn.execute(
-                    f"""SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ?
-                        AND {column} IN (SELECT value FROM json_each(?))""",
-                    (user.id, json.dumps(list(values))),
-                ) as cursor:
-                    for row in await cursor.fetchall():
-                        known[row["id"]] = _contact(row)
-            stored = sorted(known.values(), key=lambda c: c.id)
-            result = await asyncio.to_thread(plan, stored)  # pure CPU work: off the event loop
-            await conn.executemany(
-                """INSERT INTO contacts (owner_id, name, name_key, company, phone, note,
-                                         created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (user.id, c.name, c.name_key, c.company, c.phone, c.note, to_ts(now))
-                    for c in result.creates
-                ],
-            )
-            await conn.executemany(
-                """UPDATE contacts SET company = coalesce(company, ?),
-                       phone = coalesce(phone, ?), note = coalesce(note, ?)
-                   WHERE id = ? AND owner_id = ?""",
-                [(f.company, f.phone, f.note, f.id, user.id) for f in result.fills],
-            )
-            await run_on(conn, remember, result)
-        return result
+        return await self.db.bulk(_import_contacts, user, phones, name_keys, plan, now)
 
     # -- export ------------------------------------------------------------------------------
 
     async def export_data(self, owner_ids: Sequence[int]) -> ExportData:
         """The contacts, calls and Next Steps of these reps (one rep, or a whole team)."""
-        ids = json.dumps(list(owner_ids))
-        users = await self.db.fetchall(
-            """SELECT id, first_name, last_name FROM users
-               WHERE id IN (SELECT value FROM json_each(?))""",
-            (ids,),
-        )
-        contacts = await self.db.fetchall(
-            f"""SELECT {_CONTACT_COLS} FROM contacts
-                WHERE owner_id IN (SELECT value FROM json_each(?)) ORDER BY owner_id, id""",
-            (ids,),
-        )
-        calls = await self.db.fetchall(
-            f"""SELECT {", ".join(f"l.{c.strip()}" for c in _CALL_COLS.split(","))},
-                       k.name AS contact_name, k.company AS contact_company,
-                       k.phone AS contact_phone
-                FROM calls AS l JOIN contacts AS k ON k.id = l.contact_id
-                WHERE l.owner_id IN (SELECT value FROM json_each(?))
-                ORDER BY l.owner_id, l.at, l.id""",
-            (ids,),
-        )
-        steps = await self.db.fetchall(
-            f"""SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c ON c.id = s.contact_id
-                WHERE s.owner_id IN (SELECT value FROM json_each(?))
-                ORDER BY s.owner_id, s.created_at, s.id""",
-            (ids,),
-        )
-        open_balls: dict[int, list[datetime]] = defaultdict(list)
-        for row in await self.db.fetchall(
-            """SELECT contact_id, due_at FROM next_steps
-               WHERE owner_id IN (SELECT value FROM json_each(?))
-                 AND status = 'open' AND kind = 'ball'""",
-            (ids,),
-        ):
-            open_balls[row["contact_id"]].append(_instant(row["due_at"]))
-        return ExportData(
-            owners={
-                row["id"]: " ".join(p for p in (row["first_name"], row["last_name"]) if p)
-                for row in users
-            },
-            contacts=[_contact(row) for row in contacts],
-            calls=[
-                ExportCall(
-                    call=_call(row),
-                    contact_name=row["contact_name"],
-                    contact_company=row["contact_company"],
-                    contact_phone=row["contact_phone"],
-                )
-                for row in calls
-            ],
-            steps=[_step(row) for row in steps],
-            open_balls=dict(open_balls),
-        )
+        return await self.db.scan(_export_data, list(owner_ids))
 
     # -- forgetting a user -------------------------------------------------------------------
 
@@ -560,14 +598,8 @@ class PipelineStore:
         Every table keyed by a user references ``users`` with ``ON DELETE CASCADE`` (contacts,
         and through them calls and Next Steps; flows; team memberships), so deleting the user's
         row deletes the rest. A team they set up stays the group's, without their name on it.
-        Returns whether there was anything to delete.
+        Returns whether there was anything to delete (on a replay, what the first run said).
         """
         scope = effects.CURRENT.get()
         current = scope.update_id if scope is not None else None
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE teams SET created_by = NULL WHERE created_by = ?", (user_id,)
-            )
-            cursor = await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-            await run_on(conn, forget_sync, user_id, current)  # what they sent
-            return cursor.rowcount == 1
+        return await self.db.bulk(_forget_user, user_id, current)

@@ -8,17 +8,14 @@ same methods later without touching a handler.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from bot.domain.rules import Moment
 from storage import effects
-from storage.db import Database, fetch_one, run_on
+from storage.db import Database
 from storage.models import (
     Call,
     Contact,
@@ -32,6 +29,7 @@ from storage.models import (
     from_ts,
     to_ts,
 )
+from storage.sql import Conn, Row
 from storage.teams import TeamStore
 
 if TYPE_CHECKING:
@@ -62,7 +60,7 @@ class UndoResult(StrEnum):
     TOO_OLD = "too_old"  # outside the undo window: nothing changed
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: Row) -> User:
     return User(
         id=row["id"],
         first_name=row["first_name"],
@@ -75,7 +73,7 @@ def _user(row: sqlite3.Row) -> User:
     )
 
 
-def _contact(row: sqlite3.Row) -> Contact:
+def _contact(row: Row) -> Contact:
     return Contact(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -89,7 +87,7 @@ def _contact(row: sqlite3.Row) -> Contact:
     )
 
 
-def _call(row: sqlite3.Row) -> Call:
+def _call(row: Row) -> Call:
     return Call(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -100,7 +98,7 @@ def _call(row: sqlite3.Row) -> Call:
     )
 
 
-def _step(row: sqlite3.Row) -> NextStep:
+def _step(row: Row) -> NextStep:
     return NextStep(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -116,14 +114,8 @@ def _step(row: sqlite3.Row) -> NextStep:
     )
 
 
-# -- synchronous units of work ---------------------------------------------------------------------
-# They run on the connection's own thread (Database.transaction / run_on): one round trip for a
-# whole unit of work instead of one per statement. The async helpers on Store wrap them.
-
-
-def _one_sync(conn: sqlite3.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
-    return row
+# -- units of work -------------------------------------------------------------------------------
+# Each runs as one transaction (Database.transaction), on either backend (storage/sql.py).
 
 
 _UPSERT_USER = """
@@ -141,9 +133,9 @@ _UPSERT_USER = """
 """
 
 
-def _upsert_user_sync(conn: sqlite3.Connection, user: UserIn, now: datetime) -> None:
+async def _upsert_user(conn: Conn, user: UserIn, now: datetime) -> None:
     ts = to_ts(now)
-    conn.execute(
+    await conn.run(
         _UPSERT_USER,
         (user.id, user.first_name, user.last_name, user.username, user.language_code, ts, ts),
     )
@@ -153,8 +145,8 @@ def _has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def _ensure_contact_sync(
-    conn: sqlite3.Connection,
+async def _ensure_contact(
+    conn: Conn,
     owner_id: int,
     *,
     name: str,
@@ -167,36 +159,31 @@ def _ensure_contact_sync(
 
     A phone or company given again fills in or corrects what was stored.
     """
-    row = _one_sync(
-        conn,
+    row = await conn.one(
         f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
         (owner_id, name_key),
     )
     if row is None and phone is not None:
-        row = _one_sync(
-            conn,
+        row = await conn.one(
             f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND phone = ? "
             "ORDER BY archived, id LIMIT 1",
             (owner_id, phone),
         )
         if row is not None and _has_letters(name) and not _has_letters(row["name"]):
             # First logged by the number alone: it gets the real name now.
-            row = _one_sync(
-                conn,
+            row = await conn.one(
                 f"UPDATE contacts SET name = ?, name_key = ? WHERE id = ? "
                 f"RETURNING {_CONTACT_COLS}",
                 (name, name_key, row["id"]),
             )
     if row is None:
-        row = _one_sync(
-            conn,
+        row = await conn.one(
             f"""INSERT INTO contacts (owner_id, name, name_key, company, phone, created_at)
                 VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLS}""",
             (owner_id, name, name_key, company, phone, to_ts(now)),
         )
     elif (phone and phone != row["phone"]) or (company and company != row["company"]):
-        row = _one_sync(
-            conn,
+        row = await conn.one(
             f"""UPDATE contacts SET phone = coalesce(?, phone), company = coalesce(?, company),
                 archived = 0 WHERE id = ? RETURNING {_CONTACT_COLS}""",
             (phone, company, row["id"]),
@@ -205,33 +192,29 @@ def _ensure_contact_sync(
     return _contact(row)
 
 
-def _call_by_source_sync(
-    conn: sqlite3.Connection, src_chat: int, src_message: int
-) -> LoggedCall | None:
-    row = _one_sync(
-        conn,
+async def _call_by_source(conn: Conn, src_chat: int, src_message: int) -> LoggedCall | None:
+    row = await conn.one(
         f"SELECT {_CALL_COLS} FROM calls WHERE src_chat = ? AND src_message = ?",
         (src_chat, src_message),
     )
     if row is None:
         return None
-    contact = _one_sync(
-        conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+    contact = await conn.one(
+        f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
     )
     assert contact is not None
     return LoggedCall(call=_call(row), contact=_contact(contact), created=False)
 
 
-def _insert_call_sync(
-    conn: sqlite3.Connection,
+async def _insert_call(
+    conn: Conn,
     contact: Contact,
     note: str | None,
     when: Moment,
     src_chat: int,
     src_message: int,
 ) -> LoggedCall:
-    row = _one_sync(
-        conn,
+    row = await conn.one(
         f"""INSERT INTO calls (owner_id, contact_id, at, day, in_block, note, src_chat,
                                src_message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_CALL_COLS}""",
@@ -251,8 +234,8 @@ def _insert_call_sync(
 
 
 @effects.repeatable
-def _log_call_sync(
-    conn: sqlite3.Connection,
+async def _log_call(
+    conn: Conn,
     user: UserIn,
     *,
     name: str,
@@ -264,50 +247,49 @@ def _log_call_sync(
     src_chat: int,
     src_message: int,
 ) -> LoggedCall:
-    existing = _call_by_source_sync(conn, src_chat, src_message)
+    existing = await _call_by_source(conn, src_chat, src_message)
     if existing is not None:  # this message logged it: a double delivery, or this update's replay
         return existing.model_copy(update={"created": effects.replaying()})
-    _upsert_user_sync(conn, user, when.at)
-    contact = _ensure_contact_sync(
+    await _upsert_user(conn, user, when.at)
+    contact = await _ensure_contact(
         conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=when.at
     )
-    return _insert_call_sync(conn, contact, note, when, src_chat, src_message)
+    return await _insert_call(conn, contact, note, when, src_chat, src_message)
 
 
 @effects.repeatable
-def _log_call_to_sync(
-    conn: sqlite3.Connection,
+async def _log_call_to(
+    conn: Conn,
     user: UserIn,
     contact_id: int,
     when: Moment,
     src_chat: int,
     src_message: int,
 ) -> LoggedCall | None:
-    existing = _call_by_source_sync(conn, src_chat, src_message)
+    existing = await _call_by_source(conn, src_chat, src_message)
     if existing is not None:
         return existing
-    row = _one_sync(
-        conn,
+    row = await conn.one(
         f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
         (contact_id, user.id),
     )
     if row is None:
         return None
-    _upsert_user_sync(conn, user, when.at)
-    return _insert_call_sync(conn, _contact(row), None, when, src_chat, src_message)
+    await _upsert_user(conn, user, when.at)
+    return await _insert_call(conn, _contact(row), None, when, src_chat, src_message)
 
 
 @effects.repeatable
-def _set_outcome_sync(
-    conn: sqlite3.Connection, owner_id: int, call_id: int, outcome: str
+async def _set_outcome(
+    conn: Conn, owner_id: int, call_id: int, outcome: str
 ) -> tuple[OutcomeResult, Call | None, Contact | None]:
-    row = _one_sync(conn, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+    row = await conn.one(f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
     if row is None:
         return OutcomeResult.NOT_FOUND, None, None
     if row["owner_id"] != owner_id:
         return OutcomeResult.NOT_OWNER, None, None
-    contact_row = _one_sync(
-        conn, f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
+    contact_row = await conn.one(
+        f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (row["contact_id"],)
     )
     contact = _contact(contact_row) if contact_row else None
     if row["outcome"] is not None:
@@ -316,8 +298,7 @@ def _set_outcome_sync(
             return OutcomeResult.SAVED, _call(row), contact
         result = OutcomeResult.ALREADY if same else OutcomeResult.DIFFERENT
         return result, _call(row), contact
-    row = _one_sync(
-        conn,
+    row = await conn.one(
         f"UPDATE calls SET outcome = ? WHERE id = ? RETURNING {_CALL_COLS}",
         (outcome, call_id),
     )
@@ -326,8 +307,8 @@ def _set_outcome_sync(
 
 
 @effects.repeatable
-def _save_next_step_sync(
-    conn: sqlite3.Connection,
+async def _save_next_step(
+    conn: Conn,
     owner_id: int,
     *,
     contact_id: int,
@@ -340,13 +321,12 @@ def _save_next_step_sync(
     src_message: int,
     replaces: int | None,
 ) -> NextStep | None:
-    owned = _one_sync(
-        conn, "SELECT 1 FROM contacts WHERE id = ? AND owner_id = ?", (contact_id, owner_id)
+    owned = await conn.one(
+        "SELECT 1 FROM contacts WHERE id = ? AND owner_id = ?", (contact_id, owner_id)
     )
     if owned is None:
         return None
-    row = _one_sync(
-        conn,
+    row = await conn.one(
         """INSERT INTO next_steps (owner_id, contact_id, call_id, action, due_at, kind,
                                    created_at, day, src_chat, src_message)
            -- the call may have been undone meanwhile: then the step stands alone
@@ -370,32 +350,30 @@ def _save_next_step_sync(
     if row is None:  # this message saved one already
         if not effects.replaying():  # a double delivery: nothing more to say
             return None
-        row = _one_sync(  # this very update saved it before a crash: the same answer
-            conn,
+        row = await conn.one(  # this very update saved it before a crash: the same answer
             "SELECT id FROM next_steps WHERE src_chat = ? AND src_message = ?",
             (src_chat, src_message),
         )
         assert row is not None
     step_id = row["id"]
     if replaces is not None:
-        conn.execute(
+        await conn.run(
             "UPDATE next_steps SET status = 'rescheduled' "
             "WHERE id = ? AND owner_id = ? AND status = 'open'",
             (replaces, owner_id),
         )
     if call_id is not None and kind == "ball":
-        conn.execute(
+        await conn.run(
             "UPDATE calls SET outcome = 'ns' WHERE id = ? AND owner_id = ? AND outcome IS NULL",
             (call_id, owner_id),
         )
     if kind == "ball":
-        conn.execute(
+        await conn.run(
             "UPDATE contacts SET callback_at = NULL, archived = 0 WHERE id = ?", (contact_id,)
         )
-    _flow_changes_sync(conn, owner_id)
-    conn.execute("DELETE FROM flows WHERE user_id = ?", (owner_id,))
-    step = _one_sync(
-        conn,
+    await _flow_changes(conn, owner_id)
+    await conn.run("DELETE FROM flows WHERE user_id = ?", (owner_id,))
+    step = await conn.one(
         f"SELECT {_STEP_COLS} FROM next_steps AS s JOIN contacts AS c "
         "ON c.id = s.contact_id WHERE s.id = ?",
         (step_id,),
@@ -404,14 +382,14 @@ def _save_next_step_sync(
     return _step(step)
 
 
-def _undo_sync(
-    conn: sqlite3.Connection, owner_id: int, is_call: bool, item_id: int, since: datetime
+async def _undo(
+    conn: Conn, owner_id: int, is_call: bool, item_id: int, since: datetime
 ) -> UndoResult:
     if is_call:
         sql = "SELECT owner_id, contact_id, at, NULL AS call_id FROM calls WHERE id = ?"
     else:
         sql = "SELECT owner_id, contact_id, created_at AS at, call_id FROM next_steps WHERE id = ?"
-    row = _one_sync(conn, sql, (item_id,))
+    row = await conn.one(sql, (item_id,))
     if row is None:
         return UndoResult.GONE
     if row["owner_id"] != owner_id:
@@ -419,14 +397,14 @@ def _undo_sync(
     if row["at"] < to_ts(since):
         return UndoResult.TOO_OLD
     table = "calls" if is_call else "next_steps"
-    conn.execute(f"DELETE FROM {table} WHERE id = ?", (item_id,))
+    await conn.run(f"DELETE FROM {table} WHERE id = ?", (item_id,))
     if row["call_id"] is not None:
-        conn.execute(
+        await conn.run(
             """UPDATE calls SET outcome = NULL WHERE id = ?1 AND outcome = 'ns'
                AND NOT EXISTS (SELECT 1 FROM next_steps WHERE call_id = ?1 AND kind = 'ball')""",
             (row["call_id"],),
         )
-    conn.execute(
+    await conn.run(
         """DELETE FROM contacts WHERE id = ?1 AND created_at >= ?2
            AND NOT EXISTS (SELECT 1 FROM calls WHERE contact_id = ?1)
            AND NOT EXISTS (SELECT 1 FROM next_steps WHERE contact_id = ?1)""",
@@ -435,21 +413,21 @@ def _undo_sync(
     return UndoResult.DONE
 
 
-def _flow_changes_sync(conn: sqlite3.Connection, user_id: int) -> None:
+async def _flow_changes(conn: Conn, user_id: int) -> None:
     """Before a unit of work changes the user's flow: while an update is handled, keep the
     flow as the update found it, so that a replay of the update reads the same question
     (the flow is what decides what a typed answer or a flow button means)."""
     scope = effects.CURRENT.get()
     if scope is None:
         return
-    row = _one_sync(conn, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
-    effects.keep_flow(conn, scope, dict(row) if row is not None else None)
+    row = await conn.one("SELECT * FROM flows WHERE user_id = ?", (user_id,))
+    await effects.keep_flow(conn, scope, dict(row) if row is not None else None)
 
 
 @effects.repeatable
-def _clear_flow_sync(conn: sqlite3.Connection, user_id: int) -> None:
-    _flow_changes_sync(conn, user_id)
-    conn.execute("DELETE FROM flows WHERE user_id = ?", (user_id,))
+async def _clear_flow(conn: Conn, user_id: int) -> None:
+    await _flow_changes(conn, user_id)
+    await conn.run("DELETE FROM flows WHERE user_id = ?", (user_id,))
 
 
 class Store:
@@ -480,26 +458,28 @@ class Store:
 
     # -- users -------------------------------------------------------------------------------
 
-    @staticmethod
-    async def _upsert_user(conn: aiosqlite.Connection, user: UserIn, now: datetime) -> None:
-        await run_on(conn, _upsert_user_sync, user, now)
-
     async def register_user(self, user: UserIn, now: datetime) -> User:
-        async with self.db.write() as conn:
-            await self._upsert_user(conn, user, now)
-            row = await fetch_one(conn, "SELECT * FROM users WHERE id = ?", (user.id,))
-        assert row is not None
-        return _user(row)
+        @effects.repeatable
+        async def work(conn: Conn) -> User:
+            await _upsert_user(conn, user, now)
+            row = await conn.one("SELECT * FROM users WHERE id = ?", (user.id,))
+            assert row is not None
+            return _user(row)
+
+        return await self.db.transaction(work)
 
     async def get_user(self, user_id: int) -> User | None:
-        row = self.db.peek(_one_sync, "SELECT * FROM users WHERE id = ?", (user_id,))
+        row = await self.db.one("SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     async def set_user_tz(self, user_id: int, tz: str | None) -> bool:
         """Set (or with ``None`` clear) the rep's own IANA time zone; ``False`` if no such user."""
-        async with self.db.write() as conn:
-            cursor = await conn.execute("UPDATE users SET tz = ? WHERE id = ?", (tz, user_id))
-            return cursor.rowcount == 1
+
+        @effects.repeatable
+        async def work(conn: Conn) -> bool:
+            return await conn.run("UPDATE users SET tz = ? WHERE id = ?", (tz, user_id)) == 1
+
+        return await self.db.transaction(work)
 
     # -- contacts ----------------------------------------------------------------------------
 
@@ -514,25 +494,23 @@ class Store:
         now: datetime,
     ) -> Contact:
         @effects.repeatable
-        def work(conn: sqlite3.Connection) -> Contact:
-            _upsert_user_sync(conn, user, now)
-            return _ensure_contact_sync(
+        async def work(conn: Conn) -> Contact:
+            await _upsert_user(conn, user, now)
+            return await _ensure_contact(
                 conn, user.id, name=name, name_key=name_key, company=company, phone=phone, now=now
             )
 
         return await self.db.transaction(work)
 
     async def get_contact(self, owner_id: int, contact_id: int) -> Contact | None:
-        row = self.db.peek(
-            _one_sync,
+        row = await self.db.one(
             f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ? AND owner_id = ?",
             (contact_id, owner_id),
         )
         return _contact(row) if row else None
 
     async def find_contact(self, owner_id: int, name_key: str) -> Contact | None:
-        row = self.db.peek(
-            _one_sync,
+        row = await self.db.one(
             f"SELECT {_CONTACT_COLS} FROM contacts WHERE owner_id = ? AND name_key = ?",
             (owner_id, name_key),
         )
@@ -573,7 +551,7 @@ class Store:
         whether it fell in their calling block.
         """
         return await self.db.transaction(
-            _log_call_sync,
+            _log_call,
             user,
             name=name,
             name_key=name_key,
@@ -596,27 +574,27 @@ class Store:
     ) -> LoggedCall | None:
         """Log a dial to a contact the rep already has; ``None`` if it is not theirs."""
         return await self.db.transaction(
-            _log_call_to_sync, user, contact_id, when, src_chat, src_message
+            _log_call_to, user, contact_id, when, src_chat, src_message
         )
 
     async def get_call(self, call_id: int) -> Call | None:
-        row = self.db.peek(_one_sync, f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
+        row = await self.db.one(f"SELECT {_CALL_COLS} FROM calls WHERE id = ?", (call_id,))
         return _call(row) if row else None
 
     async def set_outcome(
         self, owner_id: int, call_id: int, outcome: str
     ) -> tuple[OutcomeResult, Call | None, Contact | None]:
         """Record what happened on a call, once: a second tap changes nothing."""
-        return await self.db.transaction(_set_outcome_sync, owner_id, call_id, outcome)
+        return await self.db.transaction(_set_outcome, owner_id, call_id, outcome)
 
     async def set_callback(self, owner_id: int, contact_id: int, when: datetime | None) -> bool:
         @effects.repeatable
-        def work(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
+        async def work(conn: Conn) -> bool:
+            changed = await conn.run(
                 "UPDATE contacts SET callback_at = ? WHERE id = ? AND owner_id = ?",
                 (to_ts(when) if when else None, contact_id, owner_id),
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
         return await self.db.transaction(work)
 
@@ -647,7 +625,7 @@ class Store:
         or when the contact is not the owner's.
         """
         return await self.db.transaction(
-            _save_next_step_sync,
+            _save_next_step,
             owner_id,
             contact_id=contact_id,
             call_id=call_id,
@@ -678,8 +656,7 @@ class Store:
         params: dict[str, Any] = {"owner": owner_id, "start": to_ts(start), "end": to_ts(end)}
         params.update({f"c{i}": code for i, code in enumerate(codes)})
         marks = ", ".join(f":c{i}" for i in range(len(codes))) or "NULL"
-        row = self.db.peek(
-            _one_sync,
+        row = await self.db.one(
             f"""
             SELECT
                 (SELECT count(*) FROM next_steps WHERE owner_id = :owner AND kind = 'ball'
@@ -702,8 +679,8 @@ class Store:
     # -- guided flows ------------------------------------------------------------------------
 
     async def get_flow(self, user_id: int) -> Flow | None:
-        row: Any = self.db.peek(_one_sync, "SELECT * FROM flows WHERE user_id = ?", (user_id,))
-        if replayed := self.db.flow_before():  # as this update first found it
+        row: Any = await self.db.one("SELECT * FROM flows WHERE user_id = ?", (user_id,))
+        if replayed := await self.db.flow_before():  # as this update first found it
             (row,) = replayed
         if row is None:
             return None
@@ -724,10 +701,10 @@ class Store:
         message_id: int | None = None,
     ) -> None:
         @effects.repeatable
-        def work(conn: sqlite3.Connection) -> None:
-            _upsert_user_sync(conn, user, now)
-            _flow_changes_sync(conn, user.id)
-            conn.execute(
+        async def work(conn: Conn) -> None:
+            await _upsert_user(conn, user, now)
+            await _flow_changes(conn, user.id)
+            await conn.run(
                 """INSERT INTO flows (user_id, kind, data, message_id, updated_at)
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind,
@@ -740,15 +717,14 @@ class Store:
 
     async def clear_flow(self, user_id: int) -> Flow | None:
         flow = await self.get_flow(user_id)
-        await self.db.transaction(_clear_flow_sync, user_id)
+        await self.db.transaction(_clear_flow, user_id)
         return flow
 
     # -- column choices for imports ------------------------------------------------------------
 
     async def import_mapping(self, user_id: int, header_key: str) -> dict[str, Any] | None:
         """The column choice the rep saved for tables with this header row (JSON), if any."""
-        row = self.db.peek(
-            _one_sync,
+        row = await self.db.one(
             "SELECT mapping FROM import_mappings WHERE user_id = ? AND header_key = ?",
             (user_id, header_key),
         )
@@ -764,26 +740,25 @@ class Store:
         with this header row, in one transaction."""
 
         @effects.repeatable
-        def work(conn: sqlite3.Connection) -> None:
-            _upsert_user_sync(conn, user, now)
+        async def work(conn: Conn) -> None:
+            await _upsert_user(conn, user, now)
             if mapping is not None:
-                conn.execute(
+                await conn.run(
                     """INSERT INTO import_mappings (user_id, header_key, mapping, created_at)
                        VALUES (?, ?, ?, ?)
                        ON CONFLICT (user_id, header_key) DO UPDATE SET
                            mapping = excluded.mapping, created_at = excluded.created_at""",
                     (user.id, header_key, json.dumps(mapping), to_ts(now)),
                 )
-            _clear_flow_sync(conn, user.id)
+            await _clear_flow(conn, user.id)
 
         await self.db.transaction(work)
 
     async def forget_import_mappings(self, user_id: int) -> int:
         """Forget every column choice the rep saved; how many there were."""
 
-        def work(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute("DELETE FROM import_mappings WHERE user_id = ?", (user_id,))
-            return cursor.rowcount
+        async def work(conn: Conn) -> int:
+            return await conn.run("DELETE FROM import_mappings WHERE user_id = ?", (user_id,))
 
         return await self.db.transaction(work)
 
@@ -797,11 +772,11 @@ class Store:
             UNION ALL
             SELECT 'step', s.id, s.owner_id, s.created_at, k.name, s.action
             FROM next_steps AS s JOIN contacts AS k ON k.id = s.contact_id
-        )
+        ) AS undoable
     """
 
     @staticmethod
-    def _undo_target(row: sqlite3.Row) -> UndoTarget:
+    def _undo_target(row: Row) -> UndoTarget:
         return UndoTarget(
             kind=row["kind"],
             id=row["id"],
@@ -834,4 +809,4 @@ class Store:
         A Next Step that had marked its call as a ball gives the call back its open outcome,
         and a contact that only this entry had brought in goes with it.
         """
-        return await self.db.transaction(_undo_sync, owner_id, kind == "call", item_id, since)
+        return await self.db.transaction(_undo, owner_id, kind == "call", item_id, since)

@@ -6,8 +6,9 @@ The outbox is what makes every scheduled send happen once:
 - :meth:`RhythmStore.plan` records what is due as ``pending`` rows, unique per
   ``(kind, recipient, key)``; seeing the same send due again (another tick, a restart, a second
   instance) changes nothing;
-- :meth:`RhythmStore.claim` moves a batch of them to ``sending`` inside one ``BEGIN IMMEDIATE``
-  transaction, so two instances can never take the same row;
+- :meth:`RhythmStore.claim` moves a batch of them to ``sending`` inside one write transaction
+  (``BEGIN IMMEDIATE`` on SQLite, ``SERIALIZABLE`` on PostgreSQL), so two instances can never
+  take the same row;
 - the sender marks a row ``sent`` right after Telegram accepted the message, ``pending`` again
   with a later ``next_try_at`` to retry, ``failed`` when Telegram refused it for good, or
   ``skipped`` when it was no longer worth sending.
@@ -17,23 +18,25 @@ stays ``sending`` until its lease (:data:`LEASE`) is over, and then goes back to
 the crash came after Telegram accepted the message but before the row was marked, that one
 message is sent a second time. The lease, rather than "everything ``sending`` at start-up",
 is what keeps a second instance started by mistake from resending the first one's messages.
+
+Writes are units of work (``async def unit(conn, ...)``, ``storage/sql.py``): the small ones
+(one row by its key) run through ``Database.transaction``, inline on SQLite; the scheduler's
+planning, claiming and pruning, which may touch many rows, through ``Database.bulk``.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple
 
 from bot.domain.schedule import Due
 from storage import effects
-from storage.db import Database, fetch_one, run_on
-from storage.effects import MISSING
+from storage.db import Database
 from storage.models import Model, NextStep, UserIn, from_ts, to_ts
-from storage.repo import _STEP_COLS, _step
+from storage.repo import _STEP_COLS, _step, _upsert_user
+from storage.sql import Conn, Row
 from storage.teams import _TEAM_SELECT, Team, _team
 
 LEASE = timedelta(minutes=2)  # far longer than one send; a crashed instance's rows come back
@@ -131,7 +134,7 @@ _STEP_SELECT = f"""
 """
 
 
-def _rep(row: sqlite3.Row) -> RepRow:
+def _rep(row: Row) -> RepRow:
     snoozed = row["snoozed_on"]
     return RepRow(
         user_id=row["id"],
@@ -147,7 +150,7 @@ def _rep(row: sqlite3.Row) -> RepRow:
     )
 
 
-def _item(row: sqlite3.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     due_at, until_at = from_ts(row["due_at"]), from_ts(row["until_at"])
     assert due_at is not None and until_at is not None
     return OutboxItem(
@@ -164,16 +167,176 @@ def _item(row: sqlite3.Row) -> OutboxItem:
     )
 
 
+# -- units of work -------------------------------------------------------------------------------
+# Each runs as one transaction (Database.transaction or Database.bulk), on either backend.
+
+_PLAN = """
+    INSERT INTO outbox (kind, recipient, key, day, ref, due_at, until_at, next_try_at, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (kind, recipient, key) DO UPDATE SET
+        state = 'pending', due_at = excluded.due_at, until_at = excluded.until_at,
+        next_try_at = excluded.next_try_at, ref = excluded.ref, attempts = 0,
+        claimed_at = NULL, error = NULL
+    WHERE outbox.state = 'skipped' AND outbox.due_at != excluded.due_at
+"""
+
+
+@effects.repeatable  # an upsert: seeing the same sends due again changes nothing
+async def _plan(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    await conn.many(_PLAN, rows)
+
+
+async def _claim(conn: Conn, ts: int, limit: int, lease: int) -> tuple[list[OutboxItem], int]:
+    resumed = await conn.run(
+        """UPDATE outbox SET state = 'pending', claimed_at = NULL,
+               error = 'resumed after an interrupted send'
+           WHERE state = 'sending' AND claimed_at <= ?""",
+        (ts - lease,),
+    )
+    await conn.run(
+        """UPDATE outbox SET state = 'skipped', error = 'expired'
+           WHERE state = 'pending' AND until_at <= ?""",
+        (ts,),
+    )
+    rows = await conn.all(
+        f"""UPDATE outbox SET state = 'sending', claimed_at = :now, attempts = attempts + 1
+            WHERE id IN (SELECT id FROM outbox
+                         WHERE state = 'pending' AND next_try_at <= :now
+                         ORDER BY due_at, id LIMIT :limit)
+            RETURNING {_OUTBOX_COLS}""",
+        {"now": ts, "limit": limit},
+    )
+    items = sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
+    return items, resumed
+
+
+async def _sent(conn: Conn, item_id: int, ts: int, message_id: int | None) -> None:
+    await conn.run(
+        """UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?,
+               parts_sent = parts_sent + 1, claimed_at = NULL, error = NULL
+           WHERE id = ?""",
+        (ts, message_id, item_id),
+    )
+
+
+async def _part_sent(conn: Conn, item_id: int, message_id: int | None) -> None:
+    await conn.run(
+        "UPDATE outbox SET parts_sent = parts_sent + 1, message_id = ? WHERE id = ?",
+        (message_id, item_id),
+    )
+
+
+async def _retry(conn: Conn, item_id: int, ts: int, error: str, given_back: int) -> None:
+    await conn.run(
+        """UPDATE outbox SET state = 'pending', next_try_at = ?, error = ?,
+               claimed_at = NULL, attempts = attempts - ?
+           WHERE id = ?""",
+        (ts, error, given_back, item_id),
+    )
+
+
+@effects.repeatable  # sets values
+async def _finish(conn: Conn, item_id: int, state: str, error: str) -> None:
+    await conn.run(
+        "UPDATE outbox SET state = ?, error = ?, claimed_at = NULL WHERE id = ?",
+        (state, error, item_id),
+    )
+
+
+async def _prune(conn: Conn, ts: int) -> int:
+    return await conn.run("DELETE FROM outbox WHERE created_at < ? AND state != 'sending'", (ts,))
+
+
 @effects.repeatable
-def _opened_sync(conn: sqlite3.Connection, user_id: int, now: int) -> bool:
-    cursor = conn.execute(
+async def _opened(conn: Conn, user_id: int, now: int) -> bool:
+    changed = await conn.run(
         """UPDATE users SET opened_at = coalesce(opened_at, ?), unreachable_at = NULL
            WHERE id = ? AND (opened_at IS NULL OR unreachable_at IS NOT NULL)""",
         (now, user_id),
     )
-    if cursor.rowcount:
+    if changed:
         return True
-    return conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is not None
+    return await conn.one("SELECT 1 FROM users WHERE id = ?", (user_id,)) is not None
+
+
+@effects.repeatable  # sets a value
+async def _unreachable(conn: Conn, user_id: int, now: int) -> None:
+    await conn.run("UPDATE users SET unreachable_at = ? WHERE id = ?", (now, user_id))
+
+
+@effects.repeatable  # an upsert and a value set
+async def _set_nudges(conn: Conn, user: UserIn, on: bool, now: datetime) -> None:
+    await _upsert_user(conn, user, now)
+    await conn.run("UPDATE users SET nudges = ? WHERE id = ?", (int(on), user.id))
+
+
+async def _snooze(conn: Conn, user_id: int, day: str) -> bool:
+    changed = await conn.run(
+        "UPDATE users SET snoozed_on = ? WHERE id = ? AND snoozed_on IS NOT ?",
+        (day, user_id, day),
+    )
+    return changed == 1
+
+
+async def _add_away(conn: Conn, user: UserIn, first: date, last: date, now: datetime) -> None:
+    await _upsert_user(conn, user, now)
+    await conn.run(
+        "INSERT INTO away (user_id, first_day, last_day, created_at) VALUES (?, ?, ?, ?)",
+        (user.id, first.isoformat(), last.isoformat(), to_ts(now)),
+    )
+
+
+async def _end_away(conn: Conn, user_id: int, today: date) -> int:
+    yesterday = (today - timedelta(days=1)).isoformat()
+    removed = await conn.run(
+        "DELETE FROM away WHERE user_id = ? AND first_day >= ?", (user_id, today.isoformat())
+    )
+    ended = await conn.run(
+        "UPDATE away SET last_day = ? WHERE user_id = ? AND last_day >= ?",
+        (yesterday, user_id, today.isoformat()),
+    )
+    return removed + ended
+
+
+async def _set_team_day(conn: Conn, team_id: int, day: date, working: bool | None) -> bool:
+    if working is None:
+        changed = await conn.run(
+            "DELETE FROM team_days WHERE team_id = ? AND day = ?", (team_id, day.isoformat())
+        )
+    else:
+        changed = await conn.run(
+            """INSERT INTO team_days (team_id, day, working) VALUES (?, ?, ?)
+               ON CONFLICT (team_id, day) DO UPDATE SET working = excluded.working
+               WHERE team_days.working != excluded.working""",
+            (team_id, day.isoformat(), int(working)),
+        )
+    return changed == 1
+
+
+async def _settle_step(
+    conn: Conn, owner_id: int, step_id: int, status: str, now: datetime
+) -> SettledStep:
+    row = await conn.one(_STEP_SELECT, (step_id,))
+    if row is None:
+        return SettledStep(result=StepAnswer.GONE)
+    if row["owner_id"] != owner_id:
+        return SettledStep(result=StepAnswer.NOT_OWNER)
+    if row["status"] != "open":
+        return SettledStep(result=StepAnswer.ALREADY, step=_step(row))
+    await conn.run("UPDATE next_steps SET status = ? WHERE id = ?", (status, step_id))
+    if status == "dropped":
+        await conn.run(
+            """UPDATE contacts SET callback_at = :now
+               WHERE id = :contact AND archived = 0
+                 AND (callback_at IS NULL OR callback_at > :now)
+                 AND NOT EXISTS (SELECT 1 FROM next_steps
+                                 WHERE contact_id = :contact AND status = 'open'
+                                   AND due_at > :now)""",
+            {"now": to_ts(now), "contact": row["contact_id"]},
+        )
+    row = await conn.one(_STEP_SELECT, (step_id,))
+    assert row is not None
+    return SettledStep(result=StepAnswer.SAVED, step=_step(row))
 
 
 class RhythmStore:
@@ -219,7 +382,7 @@ class RhythmStore:
             return found
         rows = await self.db.fetchall(
             LAPSED_SQL,
-            {"ids": json.dumps(list(owner_ids)), "since": to_ts(since), "before": to_ts(before)},
+            {"ids": list(owner_ids), "since": to_ts(since), "before": to_ts(before)},
         )
         for step_id, owner_id, due_at in rows:
             moment = from_ts(due_at)
@@ -251,18 +414,7 @@ class RhythmStore:
         ]
         if not rows:
             return
-        async with self.db.write() as conn:
-            await conn.executemany(
-                """INSERT INTO outbox (kind, recipient, key, day, ref, due_at, until_at,
-                                       next_try_at, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (kind, recipient, key) DO UPDATE SET
-                       state = 'pending', due_at = excluded.due_at, until_at = excluded.until_at,
-                       next_try_at = excluded.next_try_at, ref = excluded.ref, attempts = 0,
-                       claimed_at = NULL, error = NULL
-                   WHERE outbox.state = 'skipped' AND outbox.due_at != excluded.due_at""",
-                rows,
-            )
+        await self.db.bulk(_plan, rows)
 
     async def has_work(self) -> bool:
         row = await self.db.fetchone(
@@ -279,32 +431,7 @@ class RhythmStore:
 
         Pending rows whose window has closed are ``skipped`` on the way.
         """
-        ts = to_ts(now)
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE outbox SET state = 'pending', claimed_at = NULL,
-                       error = 'resumed after an interrupted send'
-                   WHERE state = 'sending' AND claimed_at <= ?""",
-                (ts - int(lease.total_seconds()),),
-            )
-            resumed = cursor.rowcount
-            await conn.execute(
-                """UPDATE outbox SET state = 'skipped', error = 'expired'
-                   WHERE state = 'pending' AND until_at <= ?""",
-                (ts,),
-            )
-            async with conn.execute(
-                f"""UPDATE outbox SET state = 'sending', claimed_at = :now,
-                        attempts = attempts + 1
-                    WHERE id IN (SELECT id FROM outbox
-                                 WHERE state = 'pending' AND next_try_at <= :now
-                                 ORDER BY due_at, id LIMIT :limit)
-                    RETURNING {_OUTBOX_COLS}""",
-                {"now": ts, "limit": limit},
-            ) as claimed:
-                rows = await claimed.fetchall()
-        items = sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
-        return items, resumed
+        return await self.db.bulk(_claim, to_ts(now), limit, int(lease.total_seconds()))
 
     async def next_try(self) -> datetime | None:
         """When the earliest pending send may be tried."""
@@ -312,53 +439,28 @@ class RhythmStore:
         return from_ts(row[0]) if row and row[0] is not None else None
 
     async def sent(self, item_id: int, now: datetime, message_id: int | None) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                """UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?,
-                       parts_sent = parts_sent + 1, claimed_at = NULL, error = NULL
-                   WHERE id = ?""",
-                (to_ts(now), message_id, item_id),
-            )
+        await self.db.transaction(_sent, item_id, to_ts(now), message_id)
 
     async def part_sent(self, item_id: int, message_id: int | None) -> None:
         """One message of several (a long summary) was delivered."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET parts_sent = parts_sent + 1, message_id = ? WHERE id = ?",
-                (message_id, item_id),
-            )
+        await self.db.transaction(_part_sent, item_id, message_id)
 
     async def retry(
         self, item_id: int, when: datetime, error: str, *, counted: bool = True
     ) -> None:
         """Back to ``pending``, not before ``when``. A flood wait (``counted=False``) does not
         use up one of the attempts."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                """UPDATE outbox SET state = 'pending', next_try_at = ?, error = ?,
-                       claimed_at = NULL, attempts = attempts - ?
-                   WHERE id = ?""",
-                (to_ts(when), error[:500], 0 if counted else 1, item_id),
-            )
+        await self.db.transaction(_retry, item_id, to_ts(when), error[:500], 0 if counted else 1)
 
     async def finish(self, item_id: int, state: str, error: str) -> None:
         """``failed`` (Telegram refused it for good) or ``skipped`` (no longer worth sending)."""
         if state not in ("failed", "skipped"):
             raise ValueError(f"not a final state: {state}")
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET state = ?, error = ?, claimed_at = NULL WHERE id = ?",
-                (state, error[:500], item_id),
-            )
+        await self.db.transaction(_finish, item_id, state, error[:500])
 
     async def prune(self, before: datetime) -> int:
         """Forget sends recorded before ``before`` (their keys can never be due again)."""
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM outbox WHERE created_at < ? AND state != 'sending'",
-                (to_ts(before),),
-            )
-            return cursor.rowcount
+        return await self.db.bulk(_prune, to_ts(before))
 
     # -- who may be written to ----------------------------------------------------------------
 
@@ -369,14 +471,11 @@ class RhythmStore:
         Runs inline, like the other small writes on an update's path: it comes right after a
         new rep's first update, when their next one is often already on its way.
         """
-        return await self.db.transaction(_opened_sync, user_id, to_ts(now))
+        return await self.db.transaction(_opened, user_id, to_ts(now))
 
     async def unreachable(self, user_id: int, now: datetime) -> None:
         """Telegram refused a private message (blocked, deactivated): stop writing to them."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE users SET unreachable_at = ? WHERE id = ?", (to_ts(now), user_id)
-            )
+        await self.db.transaction(_unreachable, user_id, to_ts(now))
 
     # -- a rep's own switches ---------------------------------------------------------------
 
@@ -385,47 +484,21 @@ class RhythmStore:
         return bool(row[0]) if row else True
 
     async def set_nudges(self, user: UserIn, on: bool, now: datetime) -> None:
-        from storage.repo import Store
-
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            await conn.execute("UPDATE users SET nudges = ? WHERE id = ?", (int(on), user.id))
+        await self.db.transaction(_set_nudges, user, on, now)
 
     async def snooze(self, user_id: int, day: date) -> bool:
         """No more calling-block reminders for the rep on ``day``; ``False`` if already so."""
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE users SET snoozed_on = ? WHERE id = ? AND snoozed_on IS NOT ?",
-                (day.isoformat(), user_id, day.isoformat()),
-            )
-            return cursor.rowcount == 1
+        return await self.db.transaction(_snooze, user_id, day.isoformat())
 
     # -- days away --------------------------------------------------------------------------
 
     async def add_away(self, user: UserIn, first: date, last: date, now: datetime) -> None:
-        from storage.repo import Store
-
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            await conn.execute(
-                "INSERT INTO away (user_id, first_day, last_day, created_at) VALUES (?, ?, ?, ?)",
-                (user.id, first.isoformat(), last.isoformat(), to_ts(now)),
-            )
+        await self.db.transaction(_add_away, user, first, last, now)
 
     async def end_away(self, user_id: int, today: date) -> int:
         """Back from today: an absence going on ends yesterday, coming ones are removed.
         Days already past stay away (a streak is not broken after the fact)."""
-        yesterday = (today - timedelta(days=1)).isoformat()
-        async with self.db.write() as conn:
-            removed = await conn.execute(
-                "DELETE FROM away WHERE user_id = ? AND first_day >= ?",
-                (user_id, today.isoformat()),
-            )
-            ended = await conn.execute(
-                "UPDATE away SET last_day = ? WHERE user_id = ? AND last_day >= ?",
-                (yesterday, user_id, today.isoformat()),
-            )
-            return removed.rowcount + ended.rowcount
+        return await self.db.transaction(_end_away, user_id, today)
 
     async def away_of(
         self, user_ids: Sequence[int], since: date
@@ -438,7 +511,7 @@ class RhythmStore:
             """SELECT a.user_id, a.first_day, a.last_day FROM json_each(?) AS j
                JOIN away AS a ON a.user_id = j.value AND a.last_day >= ?
                ORDER BY a.user_id, a.first_day""",
-            (json.dumps(list(user_ids)), since.isoformat()),
+            (list(user_ids), since.isoformat()),
         )
         for user_id, first, last in rows:
             found.setdefault(user_id, []).append(
@@ -451,20 +524,7 @@ class RhythmStore:
     async def set_team_day(self, team_id: int, day: date, working: bool | None) -> bool:
         """Make ``day`` a day off (``False``) or a working day (``True``) for the team, or
         (``None``) let the usual calendar decide again; ``False`` if nothing changed."""
-        async with self.db.write() as conn:
-            if working is None:
-                cursor = await conn.execute(
-                    "DELETE FROM team_days WHERE team_id = ? AND day = ?",
-                    (team_id, day.isoformat()),
-                )
-            else:
-                cursor = await conn.execute(
-                    """INSERT INTO team_days (team_id, day, working) VALUES (?, ?, ?)
-                       ON CONFLICT (team_id, day) DO UPDATE SET working = excluded.working
-                       WHERE team_days.working != excluded.working""",
-                    (team_id, day.isoformat(), int(working)),
-                )
-            return cursor.rowcount == 1
+        return await self.db.transaction(_set_team_day, team_id, day, working)
 
     async def team_days(self, team_id: int, since: date) -> dict[date, bool]:
         rows = await self.db.fetchall(
@@ -493,34 +553,10 @@ class RhythmStore:
         """The rep answered "did it happen?": ``done`` or ``dropped``, once.
 
         A dropped meeting puts its contact back on the rep's list of prospects due for a call
-        (unless another Next Step with them still lies ahead, or they are archived).
+        (unless another Next Step with them still lies ahead, or they are archived). Handled
+        again after a crash, the update gets the same answer back (the unit's result is
+        recorded: ``storage/effects.py``).
         """
         if status not in ("done", "dropped"):
             raise ValueError(f"not an answer: {status}")
-        done, remember = self.db.recall()  # handled again after a crash: the same answer
-        if done is not MISSING:
-            return cast(SettledStep, done)
-        async with self.db.write() as conn:
-            row = await fetch_one(conn, _STEP_SELECT, (step_id,))
-            if row is None:
-                return SettledStep(result=StepAnswer.GONE)
-            if row["owner_id"] != owner_id:
-                return SettledStep(result=StepAnswer.NOT_OWNER)
-            if row["status"] != "open":
-                return SettledStep(result=StepAnswer.ALREADY, step=_step(row))
-            await conn.execute("UPDATE next_steps SET status = ? WHERE id = ?", (status, step_id))
-            if status == "dropped":
-                await conn.execute(
-                    """UPDATE contacts SET callback_at = :now
-                       WHERE id = :contact AND archived = 0
-                         AND (callback_at IS NULL OR callback_at > :now)
-                         AND NOT EXISTS (SELECT 1 FROM next_steps
-                                         WHERE contact_id = :contact AND status = 'open'
-                                           AND due_at > :now)""",
-                    {"now": to_ts(now), "contact": row["contact_id"]},
-                )
-            row = await fetch_one(conn, _STEP_SELECT, (step_id,))
-            assert row is not None
-            settled = SettledStep(result=StepAnswer.SAVED, step=_step(row))
-            await run_on(conn, remember, settled)
-        return settled
+        return await self.db.transaction(_settle_step, owner_id, step_id, status, now)

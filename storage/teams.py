@@ -5,17 +5,22 @@ day, as a UTC range) so that every rep's day is cut in their own time zone; the 
 one JSON parameter and each one is an indexed range lookup (``calls(owner_id, at, …)``,
 ``next_steps(owner_id, created_at)`` / ``(owner_id, due_at)``), so the cost follows the number
 of reps and days asked about, not the size of the tables.
+
+Writes are units of work (``async def unit(conn, ...)``, ``storage/sql.py``) run by
+:meth:`Database.transaction`; the profile every update needs is a point read
+(:meth:`Database.one`), and the reads that may scan (members, activity counts) go through
+:meth:`Database.fetchall`. The SQL is SQLite's spelling and runs on PostgreSQL as well; the
+one statement that differs (the spans, a JSON list of lists) is written for each backend.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from bot.domain.outcomes import POLITE_NOS
 from bot.domain.rules import Block
@@ -29,9 +34,10 @@ from bot.domain.team import (
     workdays_from_mask,
     workdays_mask,
 )
-from storage.db import Database, fetch_one, run_on
-from storage.effects import MISSING
+from storage import effects
+from storage.db import Database
 from storage.models import Model, UserIn, from_ts, to_ts
+from storage.sql import Conn, Row, Sql
 
 _TEAM_COLS = (
     "id",
@@ -175,7 +181,7 @@ class StepCount(NamedTuple):
     lapsed: int
 
 
-def _team(row: sqlite3.Row, prefix: str = "") -> Team:
+def _team(row: Row, prefix: str = "") -> Team:
     values = {col: row[prefix + col] for col in _TEAM_COLS}
     values["created_at"] = from_ts(values["created_at"])
     values["active"] = bool(values["active"])
@@ -216,6 +222,7 @@ _WRITABLE = frozenset(
 
 
 def _spans_json(spans: Iterable[Span]) -> str:
+    """The spans as one JSON parameter, a list of ``[user_id, day, start, end]``."""
     rows = [[span.user_id, span.day, to_ts(span.start), to_ts(span.end)] for span in spans]
     return json.dumps(rows, separators=(",", ":"))
 
@@ -232,13 +239,30 @@ PROFILE_SQL = f"""
         ORDER BY m.joined_at DESC, m.team_id DESC LIMIT 1)
     WHERE u.id = ?
 """
-_SPANS = """
+# The spans, one row each, from their JSON (a list of lists: not a plain array parameter).
+_SPANS = Sql(
+    sqlite="""
     spans AS (
         SELECT json_extract(value, '$[0]') AS uid, json_extract(value, '$[1]') AS day,
                json_extract(value, '$[2]') AS s, json_extract(value, '$[3]') AS e
         FROM json_each(:spans)
     )
-"""
+""",
+    postgres="""
+    spans AS (
+        SELECT CAST(v->>0 AS bigint) AS uid, CAST(v->>1 AS bigint) AS day,
+               CAST(v->>2 AS bigint) AS s, CAST(v->>3 AS bigint) AS e
+        FROM jsonb_array_elements(CAST(:spans AS jsonb)) AS v
+    )
+""",
+)
+
+
+def _over_spans(select: str) -> Sql:
+    """``WITH spans AS (...) <select>``, for each backend."""
+    return Sql(sqlite=f"WITH {_SPANS.sqlite} {select}", postgres=f"WITH {_SPANS.postgres} {select}")
+
+
 # Days counted as they were logged (migration 6): one row per rep and local day, read by a
 # range of the primary key per rep; a period's totals come out as one row per rep.
 COUNTED_DAYS_SQL = """
@@ -262,17 +286,19 @@ _CALLS_IN_SPAN = (
 _POLITE_IN_SPAN = (
     "(SELECT count(*) FROM calls AS c WHERE c.owner_id = spans.uid "
     "AND c.at >= spans.s AND c.at < spans.e "
-    "AND c.outcome IN (SELECT value FROM json_each(:codes)))"
+    "AND c.outcome IN (SELECT value FROM json_each(:codes /* text[] */)))"
 )
 _BALLS_IN_SPAN = (
     "(SELECT count(*) FROM next_steps AS n WHERE n.owner_id = spans.uid "
     "AND n.created_at >= spans.s AND n.created_at < spans.e AND n.kind = 'ball')"
 )
-CALL_COUNTS_SQL = f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN}, 0, 0, 0 FROM spans"
-DAY_COUNTS_SQL = (
-    f"WITH {_SPANS} SELECT uid, day, {_CALLS_IN_SPAN}, {_POLITE_IN_SPAN}, {_BALLS_IN_SPAN}, 0 "
-    "FROM spans"
+CALL_COUNTS = _over_spans(f"SELECT uid, day, {_CALLS_IN_SPAN}, 0, 0, 0 FROM spans")
+DAY_COUNTS = _over_spans(
+    f"SELECT uid, day, {_CALLS_IN_SPAN}, {_POLITE_IN_SPAN}, {_BALLS_IN_SPAN}, 0 FROM spans"
 )
+# In SQLite's spelling, as text (for EXPLAIN QUERY PLAN).
+CALL_COUNTS_SQL = CALL_COUNTS.sqlite
+DAY_COUNTS_SQL = DAY_COUNTS.sqlite
 # The summary's day: reps who share a zone (and a calling block) share the bounds, so they are
 # asked about together, one query per distinct pair of bounds. (Calls in the block are only
 # counted this way on days before day counts.)
@@ -296,7 +322,7 @@ STEP_COUNTS_SQL = """
 def _owners_days(user_ids: Sequence[int], first: date, last: date) -> dict[str, Any]:
     """The parameters of the day counts' queries: these reps, these local days."""
     return {
-        "owners": json.dumps(list(user_ids)),
+        "owners": list(user_ids),
         "first": first.toordinal(),
         "last": last.toordinal(),
     }
@@ -320,6 +346,120 @@ def _by_bounds(
         if start is not None and end is not None:
             groups.setdefault((start, end), []).append(span.user_id)
     return {(to_ts(start), to_ts(end)): owners for (start, end), owners in groups.items()}
+
+
+# -- units of work -------------------------------------------------------------------------------
+# Each runs as one transaction (Database.transaction), on either backend (storage/sql.py). The
+# ones marked repeatable give the same answer when an update is handled again; the others'
+# results are recorded for a replay (storage/effects.py).
+
+
+async def _setup(
+    conn: Conn, chat_id: int, title: str, tz: str, lang: str, by: int, ts: int
+) -> tuple[Team, bool]:
+    existed = await conn.one("SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
+    row = await conn.one(
+        f"""INSERT INTO teams (chat_id, title, tz, setup_lang, created_by, created_at,
+                               updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id) DO UPDATE SET active = 1, title = excluded.title,
+                updated_at = excluded.updated_at
+            RETURNING {_TEAM_SELECT}""",
+        (chat_id, title, tz, lang, by, ts, ts),
+    )
+    assert row is not None
+    return _team(row), existed is None
+
+
+@effects.repeatable
+async def _set_active(conn: Conn, chat_id: int, active: bool, ts: int) -> Team | None:
+    row = await conn.one(
+        f"""UPDATE teams SET active = ?, updated_at = ? WHERE chat_id = ?
+            RETURNING {_TEAM_SELECT}""",
+        (int(active), ts, chat_id),
+    )
+    return _team(row) if row else None
+
+
+@effects.repeatable
+async def _set_title(conn: Conn, chat_id: int, title: str, ts: int) -> None:
+    await conn.run(
+        "UPDATE teams SET title = ?, updated_at = ? WHERE chat_id = ? AND title != ?",
+        (title, ts, chat_id, title),
+    )
+
+
+async def _move_chat(conn: Conn, old_chat_id: int, new_chat_id: int, ts: int) -> bool:
+    if await conn.one("SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
+        return False
+    changed = await conn.run(  # the bot is in the new chat: the team is active
+        "UPDATE teams SET chat_id = ?, active = 1, updated_at = ? WHERE chat_id = ?",
+        (new_chat_id, ts, old_chat_id),
+    )
+    return changed == 1
+
+
+@effects.repeatable
+async def _apply(conn: Conn, team_id: int, columns: dict[str, Any], ts: int) -> Team:
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    row = await conn.one(
+        f"""UPDATE teams SET {assignments}, updated_at = :now WHERE id = :id
+            RETURNING {_TEAM_SELECT}""",
+        {**columns, "now": ts, "id": team_id},
+    )
+    assert row is not None
+    return _team(row)
+
+
+async def _join(conn: Conn, team_id: int, user: UserIn, now: datetime) -> JoinResult:
+    from storage.repo import _upsert_user
+
+    await _upsert_user(conn, user, now)
+    row = await conn.one(
+        "SELECT active FROM memberships WHERE team_id = ? AND user_id = ?",
+        (team_id, user.id),
+    )
+    if row is not None and row["active"]:
+        return JoinResult.ALREADY
+    await conn.run(
+        """INSERT INTO memberships (team_id, user_id, joined_at) VALUES (?, ?, ?)
+           ON CONFLICT (team_id, user_id) DO UPDATE SET active = 1,
+               joined_at = excluded.joined_at, left_at = NULL""",
+        (team_id, user.id, to_ts(now)),
+    )
+    return JoinResult.JOINED if row is None else JoinResult.REJOINED
+
+
+async def _leave(conn: Conn, team_id: int, user_id: int, ts: int) -> bool:
+    changed = await conn.run(
+        """UPDATE memberships SET active = 0, left_at = ?
+           WHERE team_id = ? AND user_id = ? AND active = 1""",
+        (ts, team_id, user_id),
+    )
+    return changed == 1
+
+
+@effects.repeatable
+async def _set_personal_tz(conn: Conn, user: UserIn, tz: str | None, now: datetime) -> None:
+    from storage.repo import _upsert_user
+
+    await _upsert_user(conn, user, now)
+    await conn.run("UPDATE users SET tz = ? WHERE id = ?", (tz, user.id))
+
+
+@effects.repeatable
+async def _set_personal_block(conn: Conn, user: UserIn, block: Block | None, now: datetime) -> None:
+    from storage.repo import _upsert_user
+
+    await _upsert_user(conn, user, now)
+    await conn.run(
+        "UPDATE users SET block_start = ?, block_end = ? WHERE id = ?",
+        (
+            minutes(block.start) if block else None,
+            minutes(block.end) if block else None,
+            user.id,
+        ),
+    )
 
 
 class TeamStore:
@@ -354,44 +494,15 @@ class TeamStore:
         self, chat_id: int, title: str, *, tz: str, lang: str, by: int, now: datetime
     ) -> tuple[Team, bool]:
         """Make the group a team (or wake up the one it was); ``True`` when it is new."""
-        ts = to_ts(now)
-        done, remember = self.db.recall()  # handled again after a crash: the same answer
-        if done is not MISSING:
-            return cast(tuple[Team, bool], done)
-        async with self.db.write() as conn:
-            existed = await fetch_one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (chat_id,))
-            row = await fetch_one(
-                conn,
-                f"""INSERT INTO teams (chat_id, title, tz, setup_lang, created_by, created_at,
-                                       updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (chat_id) DO UPDATE SET active = 1, title = excluded.title,
-                        updated_at = excluded.updated_at
-                    RETURNING {_TEAM_SELECT}""",
-                (chat_id, title, tz, lang, by, ts, ts),
-            )
-            assert row is not None
-            result = _team(row), existed is None
-            await run_on(conn, remember, result)
-        return result
+        # Recorded: handled again after a crash, the update gets the same answer.
+        return await self.db.transaction(_setup, chat_id, title, tz, lang, by, to_ts(now))
 
     async def set_active(self, chat_id: int, active: bool, now: datetime) -> Team | None:
         """The bot left (or came back to) the group: stop (or resume) posting there."""
-        async with self.db.write() as conn:
-            row = await fetch_one(
-                conn,
-                f"""UPDATE teams SET active = ?, updated_at = ? WHERE chat_id = ?
-                    RETURNING {_TEAM_SELECT}""",
-                (int(active), to_ts(now), chat_id),
-            )
-        return _team(row) if row else None
+        return await self.db.transaction(_set_active, chat_id, active, to_ts(now))
 
     async def set_title(self, chat_id: int, title: str, now: datetime) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE teams SET title = ?, updated_at = ? WHERE chat_id = ? AND title != ?",
-                (title, to_ts(now), chat_id, title),
-            )
+        await self.db.transaction(_set_title, chat_id, title, to_ts(now))
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int, now: datetime) -> bool:
         """A group became a supergroup: the team follows the new chat id, nothing is lost.
@@ -399,73 +510,25 @@ class TeamStore:
         Safe to call twice (Telegram reports the move in both the old and the new chat). The
         team is active afterwards: the bot is in the new chat, whatever the old one reported.
         """
-        async with self.db.write() as conn:
-            if await fetch_one(conn, "SELECT 1 FROM teams WHERE chat_id = ?", (new_chat_id,)):
-                return False
-            cursor = await conn.execute(  # the bot is in the new chat: the team is active
-                "UPDATE teams SET chat_id = ?, active = 1, updated_at = ? WHERE chat_id = ?",
-                (new_chat_id, to_ts(now), old_chat_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.transaction(_move_chat, old_chat_id, new_chat_id, to_ts(now))
 
     async def apply(self, team_id: int, setting: Setting, now: datetime) -> Team:
         """Store one validated setting; returns the team as it is now."""
         columns = team_columns(setting)
         if not columns.keys() <= _WRITABLE:
             raise ValueError(f"not a team setting: {sorted(columns)}")
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        async with self.db.write() as conn:
-            row = await fetch_one(
-                conn,
-                f"""UPDATE teams SET {assignments}, updated_at = :now WHERE id = :id
-                    RETURNING {_TEAM_SELECT}""",
-                {**columns, "now": to_ts(now), "id": team_id},
-            )
-        assert row is not None
-        return _team(row)
+        return await self.db.transaction(_apply, team_id, columns, to_ts(now))
 
     # -- membership --------------------------------------------------------------------------
 
     async def join(self, team_id: int, user: UserIn, now: datetime) -> JoinResult:
-        from storage.repo import Store
-
-        ts = to_ts(now)
-        done, remember = self.db.recall()  # handled again after a crash: the same answer
-        if done is not MISSING:
-            return cast(JoinResult, done)
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            row = await fetch_one(
-                conn,
-                "SELECT active FROM memberships WHERE team_id = ? AND user_id = ?",
-                (team_id, user.id),
-            )
-            if row is not None and row["active"]:
-                return JoinResult.ALREADY
-            await conn.execute(
-                """INSERT INTO memberships (team_id, user_id, joined_at) VALUES (?, ?, ?)
-                   ON CONFLICT (team_id, user_id) DO UPDATE SET active = 1,
-                       joined_at = excluded.joined_at, left_at = NULL""",
-                (team_id, user.id, ts),
-            )
-            result = JoinResult.JOINED if row is None else JoinResult.REJOINED
-            await run_on(conn, remember, result)
-        return result
+        # Recorded: handled again after a crash, the update gets the same answer.
+        return await self.db.transaction(_join, team_id, user, now)
 
     async def leave(self, team_id: int, user_id: int, now: datetime) -> bool:
         """Mark the rep inactive in the team; their calls and history stay."""
-        done, remember = self.db.recall()  # handled again after a crash: the same answer
-        if done is not MISSING:
-            return bool(done)
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE memberships SET active = 0, left_at = ?
-                   WHERE team_id = ? AND user_id = ? AND active = 1""",
-                (to_ts(now), team_id, user_id),
-            )
-            left = cursor.rowcount == 1
-            await run_on(conn, remember, left)
-            return left
+        # Recorded: handled again after a crash, the update gets the same answer.
+        return await self.db.transaction(_leave, team_id, user_id, to_ts(now))
 
     async def members(self, team_id: int) -> list[Member]:
         rows = await self.db.fetchall(
@@ -496,10 +559,9 @@ class TeamStore:
         The current team is the active team they joined most recently (ties: the higher team
         id), so a rep in several teams always gets the same, predictable rules.
         """
-        # Every update reads this: inline, an index search (see storage.db on peek).
-        row: sqlite3.Row | None = self.db.peek(
-            lambda conn: conn.execute(PROFILE_SQL, (user_id,)).fetchone()
-        )
+        # Every update reads this: a point read, an index search (inline on SQLite, see
+        # storage.db on Database.read).
+        row: Row | None = await self.db.one(PROFILE_SQL, (user_id,))
         if row is None:
             return Profile()
         return Profile(
@@ -513,25 +575,10 @@ class TeamStore:
         )
 
     async def set_personal_tz(self, user: UserIn, tz: str | None, now: datetime) -> None:
-        from storage.repo import Store
-
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            await conn.execute("UPDATE users SET tz = ? WHERE id = ?", (tz, user.id))
+        await self.db.transaction(_set_personal_tz, user, tz, now)
 
     async def set_personal_block(self, user: UserIn, block: Block | None, now: datetime) -> None:
-        from storage.repo import Store
-
-        async with self.db.write() as conn:
-            await Store._upsert_user(conn, user, now)
-            await conn.execute(
-                "UPDATE users SET block_start = ?, block_end = ? WHERE id = ?",
-                (
-                    minutes(block.start) if block else None,
-                    minutes(block.end) if block else None,
-                    user.id,
-                ),
-            )
+        await self.db.transaction(_set_personal_block, user, block, now)
 
     # -- activity ----------------------------------------------------------------------------
 
@@ -573,17 +620,17 @@ class TeamStore:
         calls themselves: for days before :meth:`first_counted_day`."""
         if not spans:
             return []
-        params = {"spans": _spans_json(spans), "codes": json.dumps(sorted(POLITE_NOS))}
-        rows = await self.db.fetchall(DAY_COUNTS_SQL if balls else CALL_COUNTS_SQL, params)
+        params = {"spans": _spans_json(spans), "codes": sorted(POLITE_NOS)}
+        rows = await self.db.fetchall(DAY_COUNTS if balls else CALL_COUNTS, params)
         return [DayCount(*row) for row in rows]
 
     async def block_calls(self, spans: Sequence[Span]) -> list[BlockCount]:
         """Calls inside each span's calling block (``block_start`` to ``block_end``)."""
-        rows: list[sqlite3.Row] = []
+        rows: list[Row] = []
         for (start, end), owners in _by_bounds(spans, _block).items():
-            params = {"owners": json.dumps(owners), "start": start, "end": end}
+            params = {"owners": owners, "start": start, "end": end}
             rows.extend(await self.db.fetchall(BLOCK_CALLS_SQL, params))
-        return [BlockCount(*row) for row in rows]
+        return [BlockCount(row[0], row[1]) for row in rows]
 
     async def step_counts(self, spans: Sequence[Span], now: datetime) -> list[StepCount]:
         """Ball-type Next Steps due inside the spans and no later than ``now``, by outcome;
@@ -591,8 +638,8 @@ class TeamStore:
 
         ``lapsed`` are the ones still open although their date has come.
         """
-        rows: list[sqlite3.Row] = []
+        rows: list[Row] = []
         for (start, end), owners in _by_bounds(spans, _day).items():
-            params = {"owners": json.dumps(owners), "start": start, "end": end, "now": to_ts(now)}
+            params = {"owners": owners, "start": start, "end": end, "now": to_ts(now)}
             rows.extend(await self.db.fetchall(STEP_COUNTS_SQL, params))
-        return [StepCount(*row) for row in rows]
+        return [StepCount(row[0], row[1], row[2], row[3]) for row in rows]

@@ -8,7 +8,8 @@ Time is a :class:`~bot.clock.ManualClock`: tests move it, nothing sleeps.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,12 @@ from telegram import Update
 from bot.app import BallbackApp, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
+from tests.backends import database, pytest_configure, pytest_generate_tests
 from tests.fakeapi import FakeBotAPI, RecordedRequest
+from tests.pgserver import PgServer, find_pg_bindir
+
+# Every test that uses ``database`` (``settings``, ``bot``) runs on SQLite and on PostgreSQL.
+__all__ = ["database", "pytest_configure", "pytest_generate_tests"]
 
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 BOT_USERNAME = "ballback_test_bot"
@@ -188,8 +194,8 @@ def with_buttons(requests: list[RecordedRequest]) -> RecordedRequest:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(token=TOKEN, database=tmp_path / "ballback.db")  # type: ignore[arg-type]
+def settings(database: Path | str) -> Settings:
+    return Settings(token=TOKEN, database=database)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -228,3 +234,38 @@ async def restart(harness: BotHarness, settings: Settings) -> None:
     """Stop the application and start a new one on the same database file."""
     await stop_app(harness.app)
     harness.app = await start_app(settings, harness.api, harness.clock)
+
+
+# -- PostgreSQL: one real server for the whole run, started when a test first asks for it ------
+
+# CI sets it: a missing server is then a failure, not a skip.
+REQUIRE_POSTGRES = "BALLBACK_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throw-away PostgreSQL cluster (``tests/pgserver.py``), stopped and removed at the end."""
+    bindir = find_pg_bindir()
+    if bindir is None:
+        if os.environ.get(REQUIRE_POSTGRES, "") not in ("", "0"):
+            pytest.fail(
+                f"{REQUIRE_POSTGRES} is set, but no PostgreSQL server binaries were found "
+                "(no initdb in `pg_config --bindir` nor in /usr/lib/postgresql/*/bin): "
+                "apt-get install postgresql",
+                pytrace=False,
+            )
+        pytest.skip("PostgreSQL tests need the server binaries: apt-get install postgresql")
+    server = PgServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: PgServer) -> Iterator[str]:
+    """The URL of a new, empty database (no tables) of its own for this test; dropped after
+    it, with whatever connections it left open."""
+    name = pg_server.fresh_database()
+    yield pg_server.dsn(name)
+    pg_server.drop_database(name)

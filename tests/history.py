@@ -16,6 +16,7 @@ from bot.domain.team import effective_rules
 from storage.models import UserIn
 from storage.teams import Team
 from tests.conftest import IVAN, BotHarness, Person
+from tests.dbtools import writing
 from tests.fakeapi import RecordedRequest
 
 _sources = itertools.count(900_000)
@@ -114,7 +115,7 @@ async def add_step(
     )
     assert step is not None
     if status != "open":
-        async with bot.db.write() as conn:
+        async with writing(bot.db) as conn:
             await conn.execute("UPDATE next_steps SET status = ? WHERE id = ?", (status, step.id))
     return int(step.id)
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.scheduler import Scheduler, TickReport
 from storage.models import to_ts
 from tests.conftest import BotHarness
+from tests.dbtools import writing
 from tests.fakeapi import RecordedRequest
 from tests.history import moment
 
@@ -76,7 +77,7 @@ async def add_calls(bot: BotHarness, user_id: int, times: list[datetime]) -> Non
     contact = next(_contact_ids)
     first = to_ts(min(times))
     moments = [await moment(bot, user_id, at) for at in times]
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         await conn.execute(
             "INSERT INTO contacts (id, owner_id, name, name_key, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -96,7 +97,7 @@ def minutes_from(start: datetime, count: int, step: int = 1) -> list[datetime]:
 async def add_prospects(bot: BotHarness, user_id: int, names: list[str]) -> None:
     """Contacts never called: due for a call, oldest first."""
     created = to_ts(bot.clock.now())
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         await conn.executemany(
             "INSERT INTO contacts (owner_id, name, name_key, created_at) VALUES (?, ?, ?, ?)",
             [(user_id, name, name.casefold(), created) for name in names],

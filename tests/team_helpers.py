@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.models import to_ts
 from tests.conftest import BOT_USERNAME, BotHarness, Person, group_chat
+from tests.dbtools import writing
 from tests.fakeapi import BOT_USER, RecordedRequest
 from tests.history import moment
 
@@ -90,7 +91,7 @@ async def add_members(
         moments = [await moment(bot, user_id, at, team=team) for at in instants]
         return [(user_id, contact, to_ts(m.at), m.day.toordinal(), m.in_block) for m in moments]
 
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         for user_id, name in people:
             await conn.execute(
                 "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, ?, ?, ?)",

@@ -23,6 +23,9 @@ from storage.migrations import LATEST
 from tests.conftest import IVAN, TOKEN, message_json
 from tests.fakeapi import FakeBotAPI
 
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parents[1]
 GUARD = 20.0  # seconds: no subprocess test may hang
 

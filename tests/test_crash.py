@@ -36,6 +36,9 @@ from tests.fakeapi import FakeBotAPI, RecordedRequest
 from tests.subproc import bot_env, start_cli
 from tests.test_running import SECRET, free_port, listening
 
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
+
 Mode = Literal["polling", "webhook"]
 
 SEED_VARIABLE = "BALLBACK_CRASH_SEED"

@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 
 from storage import db as db_module
-from storage.db import Database
+from storage.db import Database, SqliteDatabase
+from storage.sql import Conn
 
 
-async def opened(path: Path) -> Database:
+async def opened(path: Path) -> SqliteDatabase:
     db = Database(path)
+    assert isinstance(db, SqliteDatabase)
     await db.open()
     return db
 
 
-def add_user(conn: sqlite3.Connection, user_id: int, fail: bool = False) -> int:
-    conn.execute(
+async def add_user(conn: Conn, user_id: int, fail: bool = False) -> int:
+    await conn.run(
         "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, 'Rep', 0, 0)",
         (user_id,),
     )
@@ -28,8 +30,13 @@ def add_user(conn: sqlite3.Connection, user_id: int, fail: bool = False) -> int:
     return user_id
 
 
-def count_users(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+async def count_users(conn: Conn) -> int:
+    return int((await conn.one("SELECT count(*) FROM users"))[0])
+
+
+def users_in(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
 
 
 async def test_a_unit_of_work_commits_or_leaves_nothing(tmp_path: Path) -> None:
@@ -38,17 +45,13 @@ async def test_a_unit_of_work_commits_or_leaves_nothing(tmp_path: Path) -> None:
         assert await db.transaction(add_user, 1) == 1
         with pytest.raises(ValueError, match="half-way"):
             await db.transaction(add_user, 2, fail=True)
-        assert db.peek(count_users) == 1
+        assert await db.read(count_users) == 1
         # Committed: another connection (another process) sees it at once.
-        with sqlite3.connect(tmp_path / "b.db") as other:
-            assert count_users(other) == 1
-        # The inline path and the async write() path take turns, never interleave.
-        async with db.write() as conn:
-            await conn.execute(
-                "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (3, 'Rep', 0, 0)"
-            )
+        assert users_in(tmp_path / "b.db") == 1
+        # The inline path and the writer thread's (bulk) take turns, never interleave.
+        assert await db.bulk(add_user, 3) == 3
         assert await db.transaction(add_user, 4) == 4
-        assert db.peek(count_users) == 3
+        assert await db.read(count_users) == 3
     finally:
         await db.close()
 
@@ -64,7 +67,7 @@ async def test_waits_off_the_loop_when_another_process_writes(tmp_path: Path) ->
         assert not pending.done()
         await asyncio.to_thread(other.execute, "COMMIT")
         assert await pending == 7
-        assert db.peek(count_users) == 1
+        assert await db.read(count_users) == 1
     finally:
         other.close()
         await db.close()
@@ -83,15 +86,12 @@ async def test_the_wal_is_checkpointed_in_the_background(
         await db._checkpoint
         assert db._checkpoint.exception() is None
         # The inline connection itself never checkpoints (that would fsync on the loop).
-        assert db.peek(lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) == 0
-        busy, wal_frames, copied = db.peek(
-            lambda conn: tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
-        )
+        assert tuple(await db.one("PRAGMA wal_autocheckpoint")) == (0,)
+        busy, wal_frames, copied = tuple(await db.one("PRAGMA wal_checkpoint(PASSIVE)"))
         assert busy == 0 and copied == wal_frames  # nothing was left behind
     finally:
         await db.close()
-    with sqlite3.connect(tmp_path / "b.db") as conn:
-        assert count_users(conn) == 30
+    assert users_in(tmp_path / "b.db") == 30
 
 
 async def test_closed_database_refuses_work(tmp_path: Path) -> None:
@@ -100,7 +100,9 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="not open"):
         await db.transaction(add_user, 1)
     with pytest.raises(RuntimeError, match="not open"):
-        db.peek(count_users)
+        await db.read(count_users)
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.bulk(add_user, 1)
 
 
 class Note:
@@ -110,8 +112,8 @@ class Note:
         self.user_id = user_id
         self.commits = 0
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        add_user(conn, self.user_id)
+    async def write(self, conn: Conn) -> None:
+        await add_user(conn, self.user_id)
 
     def committed(self) -> None:
         self.commits += 1
@@ -126,7 +128,7 @@ async def test_a_rider_goes_with_the_next_transaction(tmp_path: Path) -> None:
         assert await db.transaction(add_user, 1) == 1  # carries the rider: one commit for both
         assert db._commits == before + 1
         assert (note.commits, db.riding) == (1, 0)
-        assert db.peek(count_users) == 2
+        assert await db.read(count_users) == 2
     finally:
         await db.close()
 
@@ -138,12 +140,9 @@ async def test_a_rider_whose_carrier_rolls_back_waits_for_the_next(tmp_path: Pat
         db.ride(note)
         with pytest.raises(ValueError):
             await db.transaction(add_user, 2, fail=True)
-        assert (note.commits, db.riding, db.peek(count_users)) == (0, 1, 0)
-        async with db.write() as conn:  # the writer thread's transactions carry riders too
-            await conn.execute(
-                "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (3, 'Rep', 0, 0)"
-            )
-        assert (note.commits, db.riding, db.peek(count_users)) == (1, 0, 2)
+        assert (note.commits, db.riding, await db.read(count_users)) == (0, 1, 0)
+        await db.bulk(add_user, 3)  # the writer thread's transactions carry riders too
+        assert (note.commits, db.riding, await db.read(count_users)) == (1, 0, 2)
     finally:
         await db.close()
 
@@ -164,5 +163,20 @@ async def test_a_rider_goes_alone_if_nothing_comes_and_close_takes_the_rest(
     finally:
         await db.close()  # a clean stop leaves nothing behind
     assert last.commits == 1
-    with sqlite3.connect(tmp_path / "b.db") as conn:
-        assert count_users(conn) == 2
+    assert users_in(tmp_path / "b.db") == 2
+
+
+async def _suspends(conn: Conn) -> None:
+    await asyncio.sleep(0)
+
+
+async def test_a_unit_that_awaits_anything_but_its_connection_is_refused(tmp_path: Path) -> None:
+    """On SQLite a unit of work runs to its end without giving the event loop away; one that
+    would suspend is a programming error, said at once, and its transaction rolls back."""
+    db = await opened(tmp_path / "b.db")
+    try:
+        with pytest.raises(RuntimeError, match="awaited something other"):
+            await db.transaction(_suspends)
+        assert await db.transaction(add_user, 1) == 1
+    finally:
+        await db.close()

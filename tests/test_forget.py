@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.conftest import IVAN, OLGA, BotHarness, buttons, last_text, private_chat, with_buttons
+from tests.dbtools import table_columns
 from tests.history import add_call, add_contact, add_step, alerts
 
 DAY = timedelta(days=1)
@@ -27,18 +28,12 @@ async def build_history(bot: BotHarness) -> None:
 async def rows_mentioning(bot: BotHarness, value: int, inbox: bool = False) -> dict[str, int]:
     """For every table: how many rows hold ``value`` in any column. The inbox (every update
     that came in, the ones just sent included) only when asked."""
-    tables = [
-        name
-        for (name,) in await bot.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-        if inbox or name != "inbox"
-    ]
     found: dict[str, int] = {}
-    for table in tables:
-        columns = [row[1] for row in await bot.rows(f"PRAGMA table_info({table})")]
-        where = " OR ".join(f'"{column}" = ?' for column in columns)
-        params: list[Any] = [value] * len(columns)
+    for table, columns in (await table_columns(bot.db)).items():
+        if table == "inbox" and not inbox:
+            continue
+        where = " OR ".join(f'CAST("{column}" AS TEXT) = ?' for column in columns)
+        params: list[Any] = [str(value)] * len(columns)
         ((count,),) = await bot.rows(f'SELECT count(*) FROM "{table}" WHERE {where}', *params)
         found[table] = count
     return found

@@ -40,6 +40,9 @@ from tests.conftest import (
 )
 from tests.fakeapi import FakeBotAPI, RecordedRequest
 
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
+
 ERROR_EN = "😕 Something went wrong on my side. Nothing you saved was lost; please try again."
 
 

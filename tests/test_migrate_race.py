@@ -6,8 +6,13 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from storage.db import Database
 from storage.migrations import LATEST
+
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def test_two_openers_migrate_once(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from tests.conftest import (
     restart,
     with_buttons,
 )
+from tests.dbtools import writing
 from tests.fakeapi import RecordedRequest
 from tests.test_calls import (
     STALE,
@@ -580,7 +581,7 @@ async def test_every_button_is_a_short_ascii_key(bot: BotHarness) -> None:
 
 async def test_dates_are_read_and_shown_in_the_reps_own_zone(bot: BotHarness) -> None:
     await log_call(bot, "/call Anna")  # the rep is known from here on
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         await conn.execute("UPDATE users SET tz = 'Asia/Yekaterinburg' WHERE id = ?", (IVAN.id,))
     bot.clock.advance(timedelta(hours=13, minutes=30))  # 22:30 Moscow, already 00:30 Saturday there
     sent = await bot.send("/nextstep Anna", IVAN)

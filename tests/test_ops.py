@@ -13,8 +13,12 @@ from bot.config import Settings
 from storage.db import Database
 from storage.migrations import LATEST
 from tests.conftest import TOKEN
+from tests.dbtools import writing
 from tests.fakeapi import FakeBotAPI
 from tests.subproc import bot_env, run_cli
+
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
 
 
 def lines(text: str) -> list[str]:
@@ -116,7 +120,7 @@ async def test_check_reports_an_unreachable_api(tmp_path: Path) -> None:
 async def make_db(path: Path, users: int) -> Database:
     db = Database(path)
     await db.open()
-    async with db.write() as conn:
+    async with writing(db) as conn:
         await conn.executemany(
             "INSERT INTO users (id, first_name, started_at, updated_at) VALUES (?, ?, 0, 0)",
             [(i, f"Rep {i}") for i in range(1, users + 1)],
@@ -154,7 +158,7 @@ async def test_backup_is_a_consistent_snapshot_while_the_bot_writes(tmp_path: Pa
     async def keep_writing() -> None:
         nonlocal written
         while not stop.is_set():
-            async with db.write() as conn:  # each transaction adds two rows, or none
+            async with writing(db) as conn:  # each transaction adds two rows, or none
                 for _ in range(2):
                     written += 1
                     await conn.execute(

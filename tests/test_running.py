@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot import ops
 from bot.app import build_app
@@ -19,6 +20,9 @@ from bot.config import Settings
 from tests.conftest import IVAN, OLGA, START, TOKEN, message_json
 from tests.fakeapi import FakeBotAPI
 from tests.subproc import bot_env, start_cli
+
+# About the SQLite file itself (its snapshots, its processes): PostgreSQL has its own tests.
+pytestmark = pytest.mark.sqlite_only
 
 SECRET = "webhook-secret_123"
 

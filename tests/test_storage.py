@@ -17,7 +17,9 @@ from storage.db import Database, SchemaTooNewError, StorageError
 from storage.migrations import LATEST, MIGRATIONS, migrate, schema_version
 from storage.models import UserIn
 from storage.repo import Store, UndoResult
+from storage.sql import Conn
 from tests.conftest import IVAN, START, BotHarness, Person, texts
+from tests.dbtools import writing
 
 TABLES = {"users", "contacts", "calls", "next_steps", "flows"}
 # A released migration is never edited: a schema change is a new entry in MIGRATIONS.
@@ -79,13 +81,13 @@ def user_version(path: Path) -> int:
 # -- connection settings -------------------------------------------------------------------------
 
 
+async def _pragmas(conn: Conn) -> tuple[int, int]:
+    return (await conn.one("PRAGMA foreign_keys"))[0], (await conn.one("PRAGMA busy_timeout"))[0]
+
+
 async def test_both_connections_use_wal_foreign_keys_and_a_busy_timeout(db: Database) -> None:
-    async with db.write() as conn:
-        async with conn.execute("PRAGMA foreign_keys") as cursor:
-            writer_fk = (await cursor.fetchone())[0]  # type: ignore[index]
-        async with conn.execute("PRAGMA busy_timeout") as cursor:
-            writer_busy = (await cursor.fetchone())[0]  # type: ignore[index]
-    assert (writer_fk, writer_busy) == (1, 5000)
+    assert await db.bulk(_pragmas) == (1, 5000)  # the writer's connection
+    assert await db.transaction(_pragmas) == (1, 0)  # the inline one never waits for a lock
     reader = {
         pragma: (await db.fetchone(f"PRAGMA {pragma}"))[0]  # type: ignore[index]
         for pragma in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
@@ -101,7 +103,7 @@ async def test_both_connections_use_wal_foreign_keys_and_a_busy_timeout(db: Data
 
 async def test_foreign_keys_are_enforced(db: Database) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        async with db.write() as conn:
+        async with writing(db) as conn:
             await conn.execute("INSERT INTO calls (owner_id, contact_id, at) VALUES (999, 999, 0)")
     assert await db.fetchall("SELECT * FROM calls") == []
 
@@ -185,41 +187,24 @@ def test_released_migrations_are_never_edited() -> None:
 # -- one writer ----------------------------------------------------------------------------------
 
 
-async def test_a_failed_write_is_not_committed_by_a_concurrent_one(db: Database) -> None:
-    async with db.write() as conn:
-        await conn.execute("CREATE TABLE scratch (id INTEGER PRIMARY KEY)")
-    first_inserted, second_waiting = asyncio.Event(), asyncio.Event()
-
-    async def first() -> None:
-        async with db.write() as conn:
-            await conn.execute("INSERT INTO scratch VALUES (1)")
-            first_inserted.set()
-            await second_waiting.wait()
-            await asyncio.sleep(0)  # let the second block reach the writer
-            raise RuntimeError("half-way")
-
-    async def second() -> None:
-        await first_inserted.wait()
-        second_waiting.set()
-        async with db.write() as conn:
-            await conn.execute("INSERT INTO scratch VALUES (2)")
-
-    outcome = await asyncio.gather(first(), second(), return_exceptions=True)
-    assert isinstance(outcome[0], RuntimeError) and outcome[1] is None
-    assert [tuple(r) for r in await db.fetchall("SELECT id FROM scratch")] == [(2,)]
+async def _scratch(conn: Conn, n: int, bulk: bool) -> None:
+    await conn.run("INSERT INTO scratch VALUES (?)", (n,))
+    await conn.run("INSERT INTO scratch VALUES (?)", (n + 1000,))
+    if n % 3 == 0:
+        raise ValueError(n)
 
 
 async def test_many_writers_some_failing_keep_exactly_the_good_ones(db: Database) -> None:
-    async with db.write() as conn:
+    """Units of work on the event loop and on the writer's thread, some failing half-way,
+    all at once: each is committed whole or not at all, none commits another's half."""
+    async with writing(db) as conn:
         await conn.execute("CREATE TABLE scratch (id INTEGER PRIMARY KEY)")
 
     async def writer(n: int) -> None:
-        async with db.write() as conn:
-            await conn.execute("INSERT INTO scratch VALUES (?)", (n,))
-            await asyncio.sleep(0)
-            await conn.execute("INSERT INTO scratch VALUES (?)", (n + 1000,))
-            if n % 3 == 0:
-                raise ValueError(n)
+        if n % 2:
+            await db.bulk(_scratch, n, True)
+        else:
+            await db.transaction(_scratch, n, False)
 
     outcome = await asyncio.gather(*(writer(n) for n in range(30)), return_exceptions=True)
     assert sum(isinstance(o, ValueError) for o in outcome) == 10
@@ -383,7 +368,7 @@ async def test_a_next_step_whose_call_was_undone_meanwhile_stands_alone(db: Data
     call_id = await log(store, 1)
     call = await store.get_call(call_id)
     assert call is not None
-    async with db.write() as conn:
+    async with writing(db) as conn:
         await conn.execute("DELETE FROM calls WHERE id = ?", (call_id,))
     step = await store.save_next_step(
         REP.id,

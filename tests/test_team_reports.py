@@ -20,6 +20,7 @@ from bot.reports import (
     utf16_len,
 )
 from tests.conftest import IVAN, OLGA, BotHarness, Person, last_text, texts, with_buttons
+from tests.dbtools import writing
 from tests.fakeapi import RecordedRequest
 from tests.team_helpers import GROUP_ID, add_members, in_group, make_team, to_group
 
@@ -90,7 +91,7 @@ async def two_zone_team(bot: BotHarness) -> int:
     # Fri 27 14:10 UTC is already Saturday 00:10 in Vladivostok: not her Friday.
     await call_at(bot, utc(27, 14, 10), OLGA, "Вера")
     # Client A's meeting happened; Olga's was dropped; Client B's is still open: lapsed.
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         await conn.execute(
             "UPDATE next_steps SET status = 'done' WHERE action = 'meeting' AND due_at = ?",
             (int(utc(27, 12).timestamp()),),

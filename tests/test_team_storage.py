@@ -27,6 +27,7 @@ from storage.teams import (
     JoinResult,
     Span,
 )
+from tests.dbtools import writing
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 IVAN = UserIn(id=111, first_name="Ivan", language_code="en")
@@ -176,7 +177,7 @@ async def ball_at(
 
 
 async def set_outcome_in_sql(store: Store, call_id: int, outcome: str) -> None:
-    async with store.db.write() as conn:
+    async with writing(store.db) as conn:
         await conn.execute("UPDATE calls SET outcome = ? WHERE id = ?", (outcome, call_id))
 
 
@@ -355,7 +356,7 @@ async def test_reports_across_the_upgrade_count_old_days_from_the_calls(tmp_path
         assert isinstance(block, Setting)
         team = await store.teams.apply(team.id, block, NOW)
         await store.teams.join(team.id, IVAN, wednesday)
-        async with db.write() as conn:  # Wednesday, as an old Ballback stored it: no day
+        async with writing(db) as conn:  # Wednesday, as an old Ballback stored it: no day
             await conn.execute(
                 "INSERT INTO contacts (id, owner_id, name, name_key, created_at) "
                 "VALUES (1, ?, 'C', 'c', 1)",
