@@ -19,7 +19,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.telegram_bot import BallbackBot
-from storage.db import Database
+from storage.db import Database, lock_key
 from storage.repo import Store
 
 if TYPE_CHECKING:
@@ -63,9 +63,14 @@ def build_app(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     sleep: Sleep | None = None,
+    poller: bool = False,
 ) -> BallbackApp:
     """``sleep`` is how the scheduler waits (rate limits, 429): by default the clock's own, so
-    with a ManualClock the waits move it forward instead of taking real time."""
+    with a ManualClock the waits move it forward instead of taking real time.
+
+    ``poller``: the application will long-poll. Telegram allows one ``getUpdates`` consumer per
+    token, so with several instances on one database only one polls; the others wait as
+    standbys (in ``post_init``) and the first to notice takes over when it stops or dies."""
     from bot.inbox import Inbox
     from bot.scheduler import TICK_SECONDS
     from bot.transport import AiohttpRequest
@@ -78,6 +83,11 @@ def build_app(
     # Waits (retry pauses) go by on the clock's own sleep: a ManualClock's takes no real time.
     wait = sleep or getattr(services.clock, "sleep", None) or asyncio.sleep
     inbox = services.inbox = Inbox(services.store.inbox, services.clock, wait)
+    request = request or AiohttpRequest()
+    if db.shared:  # several instances: one's flood-control pause holds for all (bot/flood.py)
+        from bot.flood import FloodGate, FloodGateRequest
+
+        request = FloodGateRequest(request, FloodGate(db, services.clock, wait))
     bot = BallbackBot(
         settings.token.get_secret_value(),
         base_url=settings.api_url,
@@ -87,7 +97,7 @@ def build_app(
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             tzinfo=settings.zone,
         ),
-        request=request or AiohttpRequest(),
+        request=request,
         get_updates_request=inbox.request(get_updates_request or AiohttpRequest()),
     )
     builder = (
@@ -100,6 +110,8 @@ def build_app(
 
     async def post_init(app: BallbackApp) -> None:
         await services.db.open()
+        if poller and db.shared:
+            await _stand_by(db)
         await inbox.replay(app)  # before the first new update can arrive
         await set_commands(app)
 
@@ -122,4 +134,33 @@ def build_app(
             name="rhythm",
             job_kwargs={"max_instances": 2, "coalesce": True},  # an overlap returns at once
         )
+        if db.shared:  # several instances: take over the updates a dead one left waiting
+            app.job_queue.run_repeating(
+                _sweep, interval=SWEEP_SECONDS, first=SWEEP_SECONDS, name="inbox-sweep"
+            )
     return app
+
+
+SWEEP_SECONDS = 10
+STANDBY_SECONDS = 2.0  # how often a standby asks whether the poller is gone
+
+
+async def _stand_by(db: Database) -> None:
+    """Return once this instance is the one that polls (a lock held in the database for as
+    long as the instance lives)."""
+    key = lock_key("poller")
+    if await db.try_lock(key):
+        return
+    log.info("standby: another instance is polling; taking over when it stops")
+    while not await db.try_lock(key):  # noqa: ASYNC110 (the lock lives in the database)
+        await asyncio.sleep(STANDBY_SECONDS)
+    log.info("the polling instance is gone: this one polls now")
+
+
+async def _sweep(context: BallbackContext) -> None:
+    inbox = context.services.inbox
+    try:
+        if inbox is not None:
+            await inbox.sweep()
+    except Exception:
+        log.exception("looking for updates left waiting failed; the next sweep retries")

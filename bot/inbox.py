@@ -52,6 +52,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +63,10 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.clock import Clock
 from bot.locales import pick_lang, t
+from bot.updates import chat_key
 from storage import effects
-from storage.inbox import Arrival, InboxStore
+from storage.db import lock_key
+from storage.inbox import Arrival, InboxStore, Pending
 
 if TYPE_CHECKING:
     from bot.app import BallbackApp
@@ -79,6 +82,8 @@ RETRY_PAUSES = (0.5, 2.0)  # seconds before the 2nd and 3rd in-process attempt
 MAX_RETRY_AFTER = 30.0  # flood control asking for longer than this: give up at once
 STORE_PAUSES = (0.1, 5.0)  # first and longest wait while the database refuses an arrival
 RIDE_TURNS = 4  # event-loop turns an arrival waits to go with its update's first unit of work
+# With several instances: an update waiting this long is taken over by another instance.
+STALE_AFTER = timedelta(seconds=20)
 
 
 def transient(error: BaseException | None) -> bool:
@@ -265,7 +270,7 @@ class Inbox:
         pauses = _pauses()
         while True:
             try:
-                return self.store.known(update_ids)
+                return await self.store.known(update_ids)
             except Exception as exc:
                 pause = next(pauses)
                 log.error("cannot read the inbox, retrying in %.1f s: %s", pause, exc)
@@ -343,12 +348,70 @@ class Inbox:
 
     async def handle(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run one update's handling (``coroutine``: PTB's ``process_update``) and mark the
-        update done; handle it again on a transient failure."""
+        update done; handle it again on a transient failure.
+
+        With several instances on one database, the update's chat takes its turn across all
+        of them (a lock held in the database): the chat's earlier updates that another
+        instance stored and has not handled go first, and an update that another instance
+        handled already (a redelivery) is not handled again."""
         if not isinstance(update, Update):
             await coroutine
             return
+        db = self.store.db
+        key = chat_key(update)
+        if not db.shared or key is None:
+            await self._handle(update, coroutine, update.update_id in self._replayed)
+            return
+        lock = lock_key("chat", key)
+        try:
+            await db.lock(lock)
+            try:
+                done, earlier = await self.store.turn(key, update.update_id)
+            except BaseException:
+                await db.unlock(lock)
+                raise
+        except Exception as exc:  # the database is away: handled as by one instance alone,
+            log.warning("update %d: chat's turn not taken (%s)", update.update_id, exc)
+            await self._handle(update, coroutine, update.update_id in self._replayed)
+            return  # ... and its handlers say what went wrong
+        try:
+            for row in earlier:
+                if (waiting := self._parse(row)) is not None:
+                    log.info(
+                        "update %d: handled here, before update %d of its chat",
+                        row.update_id,
+                        update.update_id,
+                    )
+                    await self._handle(waiting, self._process(waiting), replay=True, now=True)
+            if done:
+                _close(coroutine)
+                log.info("update %d: handled by another instance already", update.update_id)
+                self._replayed.discard(update.update_id)
+                return
+            await self._handle(update, coroutine, update.update_id in self._replayed, now=True)
+        finally:
+            await db.unlock(lock)
+
+    def _process(self, update: Update) -> Awaitable[Any]:
+        assert self.app is not None
+        return self.app.process_update(update)
+
+    def _parse(self, row: Pending) -> Update | None:
+        assert self.app is not None
+        try:
+            return Update.de_json(json.loads(row.payload), self.app.bot)
+        except (ValueError, TypeError, TelegramError) as exc:
+            log.error("update %d: stored JSON unreadable (%s): given up", row.update_id, exc)
+            self.store.finish_soon(row.update_id, self.clock.now(), "given_up", False)
+            return None
+
+    async def _handle(
+        self, update: Update, coroutine: Awaitable[Any], replay: bool, now: bool = False
+    ) -> None:
+        """Handle the update to the end, retrying transient failures, and mark it done:
+        with the next transaction, or (``now``) before returning."""
         update_id = update.update_id
-        scope = effects.UpdateScope(update_id, replay=update_id in self._replayed)
+        scope = effects.UpdateScope(update_id, replay=replay)
         token = effects.CURRENT.set(scope)
         outcome = "ok"
         try:
@@ -364,15 +427,43 @@ class Inbox:
                 await self.sleep(pause)
                 attempt += 1
                 scope.restart()
-                assert self.app is not None
-                await self.app.process_update(update)
+                await self._process(update)
         finally:
             effects.CURRENT.reset(token)
         self._replayed.discard(update_id)
+        recorded = scope.recorded or scope.replay  # a replay's may come from the last run
+        if now:  # another instance may take the chat's turn next: it must see this one done
+            await self.store.finish(update_id, self.clock.now(), outcome, recorded)
+            return
         # Goes with the next transaction (usually the next update's first): a crash before
         # then repeats this update's reply, and writes nothing twice.
-        recorded = scope.recorded or scope.replay  # a replay's may come from the last run
         self.store.finish_soon(update_id, self.clock.now(), outcome, recorded)
+
+    # -- several instances: updates an instance left behind -----------------------------------
+
+    async def sweep(self) -> int:
+        """Queue the updates that have waited :data:`STALE_AFTER` or longer: the instance that
+        stored them died (or is stuck); their chat's turn decides who handles them. Poison
+        ones are given up as at start. Returns how many were queued."""
+        if self.app is None or not self.store.db.shared:
+            return 0
+        queued = 0
+        for row in await self.store.stale(self.clock.now() - STALE_AFTER):
+            update = self._parse(row)
+            if update is None or row.update_id in self._replayed:
+                continue
+            if row.attempts >= MAX_ATTEMPTS:
+                log.error(
+                    "update %d: given up after %d attempts cut short", row.update_id, row.attempts
+                )
+                await self._tell_failed(update)
+                await self.store.finish(row.update_id, self.clock.now(), "given_up")
+                continue
+            log.warning("update %d waited %s: taken over", row.update_id, STALE_AFTER)
+            self._replayed.add(row.update_id)
+            self.queue.put_nowait(update)
+            queued += 1
+        return queued
 
     @staticmethod
     def _pause(error: BaseException | None, attempt: int) -> float | None:
@@ -399,3 +490,10 @@ class Inbox:
             await self.app.bot.send_message(chat.id, text)
         except TelegramError as exc:
             log.warning("update %d: could not tell the user it failed: %s", update.update_id, exc)
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """A handling that will not run: close its coroutine (no "never awaited" warning)."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()

@@ -57,6 +57,7 @@ from telegram.error import (
 
 from bot.clock import Clock
 from bot.domain.schedule import Due
+from storage.db import lock_key
 from storage.repo import Store
 from storage.rhythm import LEASE, OutboxItem
 
@@ -217,6 +218,8 @@ class Scheduler:
         self._stopping = False
         self._planned: dict[tuple[str, int, str, datetime], datetime] = {}
         self._pruned_at: datetime | None = None
+        self._leading = False  # this instance runs the rhythm (see _lead)
+        self._took_over = False  # ... since this tick: what was under way is resumed now
 
     # -- the tick ---------------------------------------------------------------------------
 
@@ -248,6 +251,8 @@ class Scheduler:
         if self._lock.locked() or self._stopping:
             return TickReport(busy=True)
         async with self._lock:
+            if not await self._lead():  # another instance runs the rhythm
+                return TickReport(busy=True)
             report = TickReport()
             now = self.clock.now()
             try:
@@ -267,6 +272,22 @@ class Scheduler:
                     report.resumed,
                 )
             return report
+
+    async def _lead(self) -> bool:
+        """Whether this instance runs the rhythm. With several instances on one database,
+        one of them does (it holds a lock in the database for as long as it lives); when it
+        dies, the first of the others whose tick comes takes over, and resumes at once the
+        sends it had under way (nobody else can be sending them)."""
+        if self._leading:
+            return True
+        db = self.store.db
+        if not await db.try_lock(lock_key("rhythm")):
+            return False
+        self._leading = True
+        self._took_over = db.shared
+        if db.shared:
+            log.info("this instance runs the rhythm now")
+        return True
 
     async def _plan(self, now: datetime) -> int:
         """Record the sends due now that this process has not recorded yet."""
@@ -303,7 +324,9 @@ class Scheduler:
             return
         while not self._stopping:
             now = self.clock.now()
-            items, resumed = await rhythm.claim(now, self.batch, self.lease)
+            lease = timedelta(0) if self._took_over else self.lease
+            self._took_over = False
+            items, resumed = await rhythm.claim(now, self.batch, lease)
             if resumed:
                 log.warning("outbox: %d interrupted sends taken up again", resumed)
                 report.resumed += resumed

@@ -26,6 +26,7 @@ from tests.conftest import (
     stop_app,
     with_buttons,
 )
+from tests.dbtools import writing
 from tests.rhythm_helpers import add_calls, add_prospects, kind_of, minutes_from, scheduler, tick
 from tests.team_helpers import GROUP_ID, in_group, make_team
 
@@ -83,7 +84,9 @@ async def test_one_job_ticks_the_rhythm(bot: BotHarness) -> None:
     queue = bot.app.job_queue
     assert queue is not None
     jobs = queue.jobs()
-    assert [job.name for job in jobs] == ["rhythm"]
+    # With several instances possible (PostgreSQL), a second job takes over what a dead one
+    # left waiting in the inbox.
+    assert [job.name for job in jobs] == ["rhythm", "inbox-sweep"][: 2 if bot.db.shared else 1]
     assert jobs[0].job.trigger.interval.total_seconds() == TICK_SECONDS
 
 
@@ -121,7 +124,7 @@ async def test_a_busy_day_s_nudge_stays_short(bot: BotHarness) -> None:
     await team_of(bot, IVAN)
     await add_prospects(bot, IVAN.id, ["Я" * 200])
     [(contact_id,)] = await bot.rows("SELECT id FROM contacts")
-    async with bot.db.write() as conn:
+    async with writing(bot.db) as conn:
         await conn.executemany(
             "INSERT INTO next_steps (owner_id, contact_id, action, due_at, kind, created_at) "
             "VALUES (?, ?, ?, ?, 'ball', ?)",
@@ -460,17 +463,18 @@ async def test_shutting_down_lets_the_sends_in_flight_finish(bot: BotHarness) ->
     await team_of(bot, *reps)
     sched = scheduler(bot)
     sched.concurrency, sched.batch = 1, 3
-    go_on = asyncio.Event()
+    go_on, rendering = asyncio.Event(), asyncio.Event()
     real_render = sched.render
 
     async def slow_render(item, now):  # type: ignore[no-untyped-def]
+        rendering.set()
         await go_on.wait()
         return await real_render(item, now)
 
     sched.render = slow_render
     bot.clock.set(FRIDAY_NUDGE)
     running = asyncio.create_task(sched.tick(bot.app.bot))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(rendering.wait(), 10)  # a batch is claimed and being sent
     stopping = asyncio.create_task(sched.stop())
     await asyncio.sleep(0)
     go_on.set()
@@ -507,7 +511,11 @@ async def test_a_second_instance_by_mistake_sends_nothing_twice(
         one, two = await asyncio.gather(mine.tick(bot.app.bot), other.tick(second.bot))
     finally:
         await stop_app(second)
-    assert one.planned == two.planned == 20  # both saw all 20 due...
+    if bot.db.shared:  # one instance at a time runs the rhythm
+        assert sorted((one.busy, two.busy)) == [False, True]
+        assert one.planned + two.planned == 20
+    else:
+        assert one.planned == two.planned == 20  # both saw all 20 due...
     assert one.sent + two.sent == 20  # ...and each was sent by one of them
     nudges = [r.params["chat_id"] for r in bot.api.calls("sendMessage")[-20:]]
     assert sorted(nudges) == sorted(p.id for p in reps)
