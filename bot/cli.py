@@ -1,4 +1,5 @@
-"""``ballback run|check|backup``: the command line entry point (``python -m bot`` is the same).
+"""``ballback run|check|backup|migrate-db``: the command line entry point (``python -m bot`` is
+the same).
 
 Everything that can be wrong before the bot starts (a setting, the database file, a token
 Telegram refuses) ends ``run`` with one line on stderr naming the cause, exit code 2, and no
@@ -43,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     )
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("file", type=Path, help="where to write the copy")
+    move = sub.add_parser(
+        "migrate-db",
+        help="copy a whole database to another backend (SQLite file <-> postgresql:// URL)",
+    )
+    move.add_argument("source", help="the database to copy: a SQLite file or a postgresql:// URL")
+    move.add_argument("target", help="an empty database to copy it into")
     return root
 
 
@@ -53,6 +60,9 @@ def fail(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     command = args.command or "run"
+    if command == "migrate-db":  # needs no settings: both databases are given
+        setup_logging("WARNING")
+        return asyncio.run(migrate_db(args.source, args.target))
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -75,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def backup(settings: Settings, dest: Path) -> int:
+    if not isinstance(settings.database, Path):
+        fail(
+            "backup: the database is PostgreSQL, whose backups are pg_dump's job: "
+            f'pg_dump --format=custom --file={dest} "$BALLBACK_DATABASE" (docs/operations.md)'
+        )
+        return EXIT_FAILED
     try:
         result = ops.backup_database(settings.database, dest)
     except ops.BackupError as exc:
@@ -83,6 +99,43 @@ def backup(settings: Settings, dest: Path) -> int:
     print(
         f"ok    backup: {result.path} ({result.size / 2**20:.1f} MiB, "
         f"schema version {result.schema_version}, integrity ok) in {result.seconds:.2f} s"
+    )
+    return EXIT_OK
+
+
+async def migrate_db(source: str, target: str, out: ops.Print = print) -> int:
+    """``ballback migrate-db SOURCE TARGET`` (see ``storage/copy.py``)."""
+    import sqlite3
+
+    import asyncpg
+
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database, StorageError, is_postgres_url
+
+    def where(value: str) -> Path | str:
+        return value if is_postgres_url(value) else Path(value).expanduser()
+
+    if not is_postgres_url(source) and not Path(source).expanduser().is_file():  # noqa: ASYNC240
+        fail(f"migrate-db: there is no database at {source}")
+        return EXIT_CONFIG
+    if where(source) == where(target):
+        fail("migrate-db: the source and the target are the same database")
+        return EXIT_CONFIG
+    src, dst = Database(where(source)), Database(where(target))
+    try:
+        await src.open()
+        await dst.open()
+        report = await copy_database(src, dst, out)
+    except (StorageError, CopyError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
+        fail(f"migrate-db: {redact(str(exc))}: nothing was written")
+        return EXIT_FAILED
+    finally:
+        await src.close()
+        await dst.close()
+    out(
+        f"ok    migrate-db: {report.total:,} rows in {len(report.rows)} tables copied to "
+        f"{redact(target)}, row counts and {report.day_counts:,} day counts verified, "
+        f"in {report.seconds:.1f} s"
     )
     return EXIT_OK
 
@@ -119,7 +172,12 @@ def run(settings: Settings) -> int:
         return EXIT_CONFIG
 
     request, updates_request = AiohttpRequest(), AiohttpRequest()
-    app = build_app(settings, request=request, get_updates_request=updates_request)
+    app = build_app(
+        settings,
+        request=request,
+        get_updates_request=updates_request,
+        poller=not settings.webhook_url,
+    )
     try:  # getMe: the token works and the API answers; run_polling then skips this step
         loop.run_until_complete(app.initialize())
     except (TelegramError, OSError) as exc:
